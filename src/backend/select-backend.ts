@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { registerGradients } from './gradients';
+import { registerKernelPatches } from './kernels/register-kernel-patches';
+
+/** The tensor backends lonas can run on, in the order they are tried. */
+export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+/** Native TensorFlow bindings, GPU build first; each registers the 'tensorflow' backend. */
+export const tensorflowPackages = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+export interface BackendChoice {
+  name: BackendName;
+  /** Why this backend: asked for, or what was tried before it. */
+  reason: string;
+  /** What runs the kernels (package, SIMD, patches). */
+  detail: string;
+}
+
+export interface BackendOptions {
+  /** A backend asked for on the command line (`--backend`); otherwise `LONAS_BACKEND`, otherwise automatic. */
+  requested?: string;
+  env?: Record<string, string | undefined>;
+  /** Where the one-line report goes; stderr by default. */
+  log?: (line: string) => void;
+  /** Loads an optional package; `require` by default, replaceable in tests. */
+  loadModule?: (name: string) => unknown;
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+interface Attempt {
+  ok: boolean;
+  detail: string;
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0];
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  // tfjs logs and returns false when a backend fails to initialise.
+  return (await tf.setBackend(name)) && tf.getBackend() === name;
+}
+
+async function tryTensorflow(loadModule: (name: string) => unknown): Promise<Attempt> {
+  const failures: string[] = [];
+  for (const pkg of tensorflowPackages) {
+    try {
+      loadModule(pkg);
+    } catch (error) {
+      failures.push(`${pkg}: ${firstLine(error)}`);
+      continue;
+    }
+    if (await activate('tensorflow')) return { ok: true, detail: pkg };
+    failures.push(`${pkg}: loaded, but its 'tensorflow' backend failed to initialise`);
+  }
+  return { ok: false, detail: failures.join('; ') };
+}
+
+async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> {
+  try {
+    loadModule('@tensorflow/tfjs-backend-wasm');
+  } catch (error) {
+    return { ok: false, detail: `@tensorflow/tfjs-backend-wasm: ${firstLine(error)}` };
+  }
+  if (!(await activate('wasm'))) return { ok: false, detail: 'the wasm module failed to initialise' };
+  registerKernelPatches('wasm');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { ok: true, detail: `@tensorflow/tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}), fast-path matmul` };
+}
+
+async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
+  try {
+    loadModule('@tensorflow/tfjs-backend-cpu');
+  } catch (error) {
+    return { ok: false, detail: `@tensorflow/tfjs-backend-cpu: ${firstLine(error)}` };
+  }
+  if (!(await activate('cpu'))) return { ok: false, detail: 'the cpu backend failed to initialise' };
+  registerKernelPatches('cpu');
+  return { ok: true, detail: '@tensorflow/tfjs-backend-cpu (plain JavaScript)' };
+}
+
+const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {
+  tensorflow: tryTensorflow,
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+/** Reads `--backend` or `LONAS_BACKEND`; undefined means choose automatically. */
+export function requestedBackend(options: BackendOptions): BackendName | undefined {
+  const fromFlag = options.requested !== undefined;
+  const raw = (fromFlag ? options.requested : (options.env ?? process.env).LONAS_BACKEND)?.trim();
+  if (raw === undefined || raw === '' || raw === 'auto') return undefined;
+  if (!(backendNames as readonly string[]).includes(raw)) {
+    const source = fromFlag ? '--backend' : 'LONAS_BACKEND';
+    throw new BackendUnavailableError(
+      `${source}=${raw} is not a backend: expected one of ${backendNames.join(', ')} or auto`,
+    );
+  }
+  return raw as BackendName;
+}
+
+/**
+ * Chooses the tensor backend once at start-up: the one asked for (an error if it cannot load),
+ * else the first of tensorflow, wasm, cpu that loads. Prints one line saying which and why.
+ */
+export async function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
+  const loadModule = options.loadModule ?? require;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  tf.enableProdMode(); // the backend report below replaces tfjs's own start-up banner
+  registerGradients();
+  const asked = requestedBackend(options);
+  let choice: BackendChoice;
+  if (asked !== undefined) {
+    const attempt = await attempts[asked](loadModule);
+    if (!attempt.ok) {
+      const hint =
+        asked === 'tensorflow'
+          ? ' Install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, or ask for wasm or cpu.'
+          : '';
+      throw new BackendUnavailableError(`backend '${asked}' was asked for but cannot load: ${attempt.detail}.${hint}`);
+    }
+    const source = options.requested !== undefined ? '--backend' : 'LONAS_BACKEND';
+    choice = { name: asked, reason: `asked for by ${source}`, detail: attempt.detail };
+  } else {
+    const skipped: string[] = [];
+    let found: BackendChoice | undefined;
+    for (const name of backendNames) {
+      const attempt = await attempts[name](loadModule);
+      if (attempt.ok) {
+        found = {
+          name,
+          reason: skipped.length === 0 ? 'first choice' : `automatic; ${skipped.join('; ')}`,
+          detail: attempt.detail,
+        };
+        break;
+      }
+      skipped.push(`${name} unavailable (${attempt.detail})`);
+    }
+    if (found === undefined) throw new BackendUnavailableError(`no tensor backend could load: ${skipped.join('; ')}`);
+    choice = found;
+  }
+  log(`lonas: backend ${choice.name} — ${choice.detail} — ${choice.reason}`);
+  return choice;
+}

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailableError, selectBackend, tensorflowPackages } from '../../src/backend';
+
+/** A module loader on which the native TensorFlow bindings are missing, whatever this machine has. */
+const withoutTensorflow = (name: string): unknown => {
+  if ((tensorflowPackages as readonly string[]).includes(name)) throw new Error(`Cannot find module '${name}'`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- stands in for selectBackend's own loader
+  return require(name);
+};
+
+describe('selectBackend', () => {
+  it('uses cpu when asked for, and says so in one line', async () => {
+    const lines: string[] = [];
+    const choice = await selectBackend({ requested: 'cpu', log: (l) => lines.push(l) });
+    expect(choice.name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^lonas: backend cpu .*asked for by --backend/);
+  });
+
+  it('uses wasm when LONAS_BACKEND asks for it', async () => {
+    const lines: string[] = [];
+    const choice = await selectBackend({ env: { LONAS_BACKEND: 'wasm' }, log: (l) => lines.push(l) });
+    expect(choice.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(lines[0]).toMatch(/backend wasm .*asked for by LONAS_BACKEND/);
+  });
+
+  it('gives a flag precedence over the environment', async () => {
+    const choice = await selectBackend({ requested: 'cpu', env: { LONAS_BACKEND: 'wasm' }, log: () => {} });
+    expect(choice.name).toBe('cpu');
+  });
+
+  it('refuses a tensorflow backend that cannot load, naming both packages, instead of falling back', async () => {
+    await tf.setBackend('cpu');
+    const attempt = selectBackend({ requested: 'tensorflow', loadModule: withoutTensorflow, log: () => {} });
+    await expect(attempt).rejects.toThrow(BackendUnavailableError);
+    await expect(
+      selectBackend({ requested: 'tensorflow', loadModule: withoutTensorflow, log: () => {} }),
+    ).rejects.toThrow(
+      /backend 'tensorflow' was asked for but cannot load: @tensorflow\/tfjs-node-gpu: .*@tensorflow\/tfjs-node: /,
+    );
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('rejects an unknown backend name, listing the valid ones', async () => {
+    await expect(selectBackend({ env: { LONAS_BACKEND: 'webgpu' }, log: () => {} })).rejects.toThrow(
+      'LONAS_BACKEND=webgpu is not a backend: expected one of tensorflow, wasm, cpu or auto',
+    );
+  });
+
+  it('falls through to wasm automatically when no native binding loads, and says why', async () => {
+    const lines: string[] = [];
+    const choice = await selectBackend({ env: {}, loadModule: withoutTensorflow, log: (l) => lines.push(l) });
+    expect(choice.name).toBe('wasm');
+    expect(lines[0]).toMatch(/backend wasm .*tensorflow unavailable \(@tensorflow\/tfjs-node-gpu: Cannot find module/);
+  });
+
+  it('falls through to cpu when wasm cannot load either', async () => {
+    const noWasm = (name: string): unknown => {
+      if (name === '@tensorflow/tfjs-backend-wasm') throw new Error('no wasm here');
+      return withoutTensorflow(name);
+    };
+    await tf.setBackend('cpu');
+    tf.removeBackend('wasm');
+    const choice = await selectBackend({ env: {}, loadModule: noWasm, log: () => {} });
+    expect(choice.name).toBe('cpu');
+    expect(choice.reason).toMatch(/wasm unavailable/);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks (all, or those named) and prints one JSON line
+ * per measurement, with medians over repeated runs. Not tests: numbers, to compare and record.
+ */
+import { matmulBenchmark } from './benchmarks/matmul';
+import { segmentSumBenchmark } from './benchmarks/segment-sum';
+import type { Benchmark } from './measure';
+
+const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark];
+
+async function main(names: string[]): Promise<void> {
+  const unknown = names.filter((name) => !benchmarks.some((b) => b.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown benchmark ${unknown.join(', ')}: expected ${benchmarks.map((b) => b.name).join(', ')}`);
+  }
+  for (const benchmark of benchmarks.filter((b) => names.length === 0 || names.includes(b.name))) {
+    for await (const record of benchmark.run()) process.stdout.write(`${JSON.stringify(record)}\n`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
