@@ -12,88 +12,20 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapData, wasmInternals, withHeapViews, type WasmBackendInternals } from './wasm-internals';
+import { gemm, gemmKernels } from './wasm-gemm';
+import { heapData, wasmInternals } from './wasm-internals';
 
 /**
- * BatchMatMul for the wasm backend that keeps every product on XNNPACK's fast path.
+ * BatchMatMul for the wasm backend on lonas's own SIMD GEMM (./wasm-gemm).
  *
  * The stock wasm kernel is fast (XNNPACK) only for one un-transposed [m, k] x [k, n] product;
  * with a transpose flag or a batch dimension it drops to a naive loop 10-30x slower, and
- * backpropagation is mostly such products. Here transposed operands are first made contiguous
- * with the Transpose kernel, a batch against a shared right operand is folded into the rows
- * of one product, and a true batch runs one fast product per batch entry on heap views, so the
- * output is written in place with no extra copies. A batch of products too small to repay
- * XNNPACK's per-call set-up (weight packing) stays on the stock loop, which is faster there.
+ * backpropagation is mostly such products. Routing those through XNNPACK instead costs a
+ * repacking of the right operand for every product (~9 ns per element), which dominates
+ * attention-sized blocks. The GEMM here needs no packing: it reads A, or A transposed, in place
+ * through strides, reads B row by row, and writes each batch entry straight into the output.
+ * Only a transposed B is first made contiguous with the Transpose kernel.
  */
-
-/** Below this many multiply-adds per batch entry the stock loop beats a fresh XNNPACK call. */
-export const SMALL_PRODUCT_MACS = 65536;
-
-type RawMatMul = (
-  aId: number,
-  aShape: Uint8Array,
-  aRank: number,
-  bId: number,
-  bShape: Uint8Array,
-  bRank: number,
-  transposeA: boolean,
-  transposeB: boolean,
-  outId: number,
-) => void;
-
-const rawMatMulByBackend = new WeakMap<object, RawMatMul>();
-
-function rawMatMul(backend: WasmBackendInternals): RawMatMul {
-  let fn = rawMatMulByBackend.get(backend);
-  if (fn === undefined) {
-    fn = backend.wasm.cwrap(BatchMatMul, null, [
-      'number',
-      'array',
-      'number',
-      'number',
-      'array',
-      'number',
-      'number',
-      'number',
-      'number',
-    ]) as RawMatMul;
-    rawMatMulByBackend.set(backend, fn);
-  }
-  return fn;
-}
-
-const shapeBytes = (shape: number[]) => new Uint8Array(new Int32Array(shape).buffer);
-
-/**
- * A matrix operand on the heap: a whole tensor (its own id, so XNNPACK's packed-weight cache,
- * keyed on the right operand's id, is reused across calls) or a range inside one.
- */
-type HeapMatrix = { tensorId: number } | { offset: number };
-
-/** out[rows, n] = a[rows, k] x b[k, n] through XNNPACK; ranges become temporary views. */
-function plainProduct(
-  backend: WasmBackendInternals,
-  rows: number,
-  k: number,
-  n: number,
-  a: HeapMatrix,
-  b: HeapMatrix,
-  out: HeapMatrix,
-): void {
-  const operands = [
-    { matrix: a, size: rows * k },
-    { matrix: b, size: k * n },
-    { matrix: out, size: rows * n },
-  ];
-  const views = operands.flatMap(({ matrix, size }) => ('offset' in matrix ? [{ offset: matrix.offset, size }] : []));
-  withHeapViews(backend, views, (viewIds) => {
-    let nextView = 0;
-    const [aId, bId, outId] = operands.map(({ matrix }) =>
-      'tensorId' in matrix ? matrix.tensorId : viewIds[nextView++],
-    );
-    rawMatMul(backend)(aId, shapeBytes([1, rows, k]), 3, bId, shapeBytes([1, k, n]), 3, false, false, outId);
-  });
-}
 
 /** Swaps the last two axes into a new contiguous tensor (caller disposes it). */
 function transposeLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
@@ -152,47 +84,32 @@ function fastBatchMatMul(args: { inputs: BatchMatMulInputs; backend: BackendWasm
     return out;
   }
 
-  const aBatch = util.sizeFromShape(aBatchShape);
-  const bBatch = util.sizeFromShape(bBatchShape);
-  const sharedRightOperand = bBatch === 1;
-  // The stock loop broadcasts only a whole batch against a single matrix, never axis by axis.
-  const stockBroadcasts = aBatch === bBatch || aBatch === 1;
-  if (!sharedRightOperand && stockBroadcasts && m * k * n < SMALL_PRODUCT_MACS) {
-    const as3d = (info: TensorInfo, batch: number) => shapeBytes([batch, ...info.shape.slice(-2)]);
-    const id = (info: TensorInfo) => heapData(backend, info).id;
-    rawMatMul(backend)(id(a), as3d(a, aBatch), 3, id(b), as3d(b, bBatch), 3, transposeA, transposeB, id(out));
-    return out;
-  }
-
-  const aCanonical = transposeA ? transposeLastTwo(a, args.backend) : a;
-  const bCanonical = transposeB ? transposeLastTwo(b, args.backend) : b;
+  const bRowMajor = transposeB ? transposeLastTwo(b, args.backend) : b;
   try {
-    if (sharedRightOperand) {
+    const kernels = gemmKernels(backend.wasm.asm.memory);
+    const bytes = Float32Array.BYTES_PER_ELEMENT;
+    const aBase = heapData(backend, a).memoryOffset;
+    const bBase = heapData(backend, bRowMajor).memoryOffset;
+    const outBase = heapData(backend, out).memoryOffset;
+    const [aRowStride, aColStride] = transposeA ? [bytes, m * bytes] : [k * bytes, bytes];
+    if (util.sizeFromShape(bBatchShape) === 1 && !transposeA) {
       // A shared right operand: the whole batch of A is just more rows of one product.
-      const whole = (info: TensorInfo): HeapMatrix => ({ tensorId: heapData(backend, info).id });
-      plainProduct(backend, outBatch * m, k, n, whole(aCanonical), whole(bCanonical), whole(out));
+      gemm(kernels, outBatch * m, k, n, { a: aBase, aRowStride, aColStride, b: bBase, c: outBase });
     } else {
-      const aBase = heapData(backend, aCanonical).memoryOffset;
-      const bBase = heapData(backend, bCanonical).memoryOffset;
-      const outBase = heapData(backend, out).memoryOffset;
-      const bytes = Float32Array.BYTES_PER_ELEMENT;
       for (let i = 0; i < outBatch; i++) {
         const ai = broadcastBatchIndex(outBatchShape, aBatchShape, i);
         const bi = broadcastBatchIndex(outBatchShape, bBatchShape, i);
-        plainProduct(
-          backend,
-          m,
-          k,
-          n,
-          { offset: aBase + ai * m * k * bytes },
-          { offset: bBase + bi * k * n * bytes },
-          { offset: outBase + i * m * n * bytes },
-        );
+        gemm(kernels, m, k, n, {
+          a: aBase + ai * m * k * bytes,
+          aRowStride,
+          aColStride,
+          b: bBase + bi * k * n * bytes,
+          c: outBase + i * m * n * bytes,
+        });
       }
     }
   } finally {
-    if (aCanonical !== a) backend.disposeData(aCanonical.dataId);
-    if (bCanonical !== b) backend.disposeData(bCanonical.dataId);
+    if (bRowMajor !== b) backend.disposeData(bRowMajor.dataId);
   }
   return out;
 }

@@ -59,7 +59,12 @@ export const matmulBenchmark: Benchmark = {
         gflops: gflops(c, ms),
         ...extra,
       });
-      yield record(plain, 'stock', withStockKernels(backend, () => timeMedian(reference.product, stockRuns, 1)).median_ms);
+      yield record(
+        plain,
+        'stock',
+        withStockKernels(backend, () => timeMedian(reference.product, stockRuns, 1)).median_ms,
+      );
+      if (backend === 'wasm') yield record(plain, 'lonas', timeMedian(reference.product, 15).median_ms);
       const ratios: Array<[string, number]> = [];
       for (const c of cases) {
         const work = operands(c);
