@@ -63,27 +63,28 @@ async function tryTensorflow(loadModule: (name: string) => unknown): Promise<Att
   return { ok: false, detail: failures.join('; ') };
 }
 
-async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> {
+/** Loads a tfjs backend package (it registers itself), activates it and installs lonas's kernels for it. */
+async function tryPackage(name: 'wasm' | 'cpu', pkg: string, loadModule: (name: string) => unknown): Promise<Attempt> {
   try {
-    loadModule('@tensorflow/tfjs-backend-wasm');
+    loadModule(pkg);
   } catch (error) {
-    return { ok: false, detail: `@tensorflow/tfjs-backend-wasm: ${firstLine(error)}` };
+    return { ok: false, detail: `${pkg}: ${firstLine(error)}` };
   }
-  if (!(await activate('wasm'))) return { ok: false, detail: 'the wasm module failed to initialise' };
-  registerKernelPatches('wasm');
+  if (!(await activate(name))) return { ok: false, detail: `${pkg}: the backend failed to initialise` };
+  registerKernelPatches(name);
+  return { ok: true, detail: pkg };
+}
+
+async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> {
+  const attempt = await tryPackage('wasm', '@tensorflow/tfjs-backend-wasm', loadModule);
+  if (!attempt.ok) return attempt;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { ok: true, detail: `@tensorflow/tfjs-backend-wasm (${simd ? 'SIMD' : 'no SIMD'}), fast-path matmul` };
+  return { ok: true, detail: `${attempt.detail} (${simd ? 'SIMD' : 'no SIMD'}), lonas GEMM matmul` };
 }
 
 async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
-  try {
-    loadModule('@tensorflow/tfjs-backend-cpu');
-  } catch (error) {
-    return { ok: false, detail: `@tensorflow/tfjs-backend-cpu: ${firstLine(error)}` };
-  }
-  if (!(await activate('cpu'))) return { ok: false, detail: 'the cpu backend failed to initialise' };
-  registerKernelPatches('cpu');
-  return { ok: true, detail: '@tensorflow/tfjs-backend-cpu (plain JavaScript)' };
+  const attempt = await tryPackage('cpu', '@tensorflow/tfjs-backend-cpu', loadModule);
+  return attempt.ok ? { ok: true, detail: `${attempt.detail} (plain JavaScript)` } : attempt;
 }
 
 const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {
