@@ -1,0 +1,202 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as t from 'io-ts';
+import { decode, PositiveInt } from '../config/decode';
+import { silu } from '../nn/activations';
+import {
+  attentionBias,
+  extendCache,
+  mergeHeads,
+  scaledDotProductAttention,
+  splitHeads,
+  type KVCache,
+} from '../nn/attention';
+import { Embedding } from '../nn/embedding';
+import { Linear, LinearRegistry } from '../nn/linear';
+import { RMSNorm } from '../nn/norms';
+import { RotaryEmbedding } from '../nn/rotary';
+import { tidy } from '../nn/tidy';
+import type { CausalLM, CausalLMConfig, CausalLMInput, CausalLMOutput } from './causal-lm';
+import { tokenIdList, TokenIdField } from './token-ids';
+import type { Weights } from './weights';
+
+/**
+ * LLaMA (and LLaMA-2, Mistral-free): RMSNorm, rotary embeddings, grouped-query attention,
+ * SwiGLU MLP, tied or untied lm_head. Module paths and tensor names follow Hugging Face's
+ * LlamaForCausalLM.
+ */
+
+const LlamaConfigJson = t.intersection([
+  t.type({
+    hidden_size: PositiveInt,
+    intermediate_size: PositiveInt,
+    num_hidden_layers: PositiveInt,
+    num_attention_heads: PositiveInt,
+    vocab_size: PositiveInt,
+  }),
+  t.partial({
+    num_key_value_heads: PositiveInt,
+    max_position_embeddings: PositiveInt,
+    rms_norm_eps: t.number,
+    rope_theta: t.number,
+    tie_word_embeddings: t.boolean,
+    hidden_act: t.literal('silu'),
+    rope_scaling: t.null,
+    bos_token_id: TokenIdField,
+    eos_token_id: TokenIdField,
+    pad_token_id: TokenIdField,
+  }),
+]);
+
+export interface LlamaConfig extends CausalLMConfig {
+  modelType: 'llama';
+  hiddenSize: number;
+  intermediateSize: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  tieWordEmbeddings: boolean;
+}
+
+export function llamaConfig(json: unknown, source: string): LlamaConfig {
+  const c = decode(LlamaConfigJson, json, source);
+  const kvHeads = c.num_key_value_heads ?? c.num_attention_heads;
+  if (c.hidden_size % c.num_attention_heads !== 0 || c.num_attention_heads % kvHeads !== 0) {
+    throw new Error(
+      `${source}: hidden_size ${c.hidden_size}, num_attention_heads ${c.num_attention_heads} and ` +
+        `num_key_value_heads ${kvHeads} must divide evenly`,
+    );
+  }
+  return {
+    modelType: 'llama',
+    hiddenSize: c.hidden_size,
+    intermediateSize: c.intermediate_size,
+    layers: c.num_hidden_layers,
+    heads: c.num_attention_heads,
+    kvHeads,
+    headDim: c.hidden_size / c.num_attention_heads,
+    vocabSize: c.vocab_size,
+    maxPositions: c.max_position_embeddings ?? 2048,
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    tieWordEmbeddings: c.tie_word_embeddings ?? false,
+    bosTokenId: tokenIdList(c.bos_token_id)[0],
+    eosTokenIds: tokenIdList(c.eos_token_id),
+    padTokenId: tokenIdList(c.pad_token_id)[0],
+  };
+}
+
+interface DecoderLayer {
+  inputNorm: RMSNorm;
+  postAttentionNorm: RMSNorm;
+}
+
+export class LlamaForCausalLM implements CausalLM {
+  readonly linears = new LinearRegistry();
+  private readonly rotary: RotaryEmbedding;
+  /** For each query head, the key/value head it shares (grouped-query attention). */
+  private readonly kvHeadOfHead: tf.Tensor1D;
+
+  private constructor(
+    readonly config: LlamaConfig,
+    private readonly embed: Embedding,
+    private readonly layers: DecoderLayer[],
+    private readonly norm: RMSNorm,
+  ) {
+    this.rotary = new RotaryEmbedding(config.headDim, config.maxPositions, config.ropeTheta);
+    const group = config.heads / config.kvHeads;
+    this.kvHeadOfHead = tf.tensor1d(
+      Array.from({ length: config.heads }, (_, h) => Math.floor(h / group)),
+      'int32',
+    );
+  }
+
+  static fromWeights(config: LlamaConfig, weights: Weights): LlamaForCausalLM {
+    const { hiddenSize: hidden, intermediateSize: inner, vocabSize: vocab, headDim } = config;
+    const kvWidth = config.kvHeads * headDim;
+    const embedWeight = weights.take<tf.Rank.R2>('model.embed_tokens.weight', [vocab, hidden]);
+    const layers: DecoderLayer[] = [];
+    const linears: Linear[] = [];
+    const linear = (path: string, inFeatures: number, outFeatures: number) =>
+      linears.push(Linear.fromTorch(path, weights.take(`${path}.weight`, [outFeatures, inFeatures])));
+    const norm = (name: string) => new RMSNorm(weights.take(`${name}.weight`, [hidden]), config.rmsNormEps);
+    for (let i = 0; i < config.layers; i++) {
+      const p = `model.layers.${i}`;
+      linear(`${p}.self_attn.q_proj`, hidden, hidden);
+      linear(`${p}.self_attn.k_proj`, hidden, kvWidth);
+      linear(`${p}.self_attn.v_proj`, hidden, kvWidth);
+      linear(`${p}.self_attn.o_proj`, hidden, hidden);
+      linear(`${p}.mlp.gate_proj`, hidden, inner);
+      linear(`${p}.mlp.up_proj`, hidden, inner);
+      linear(`${p}.mlp.down_proj`, inner, hidden);
+      layers.push({
+        inputNorm: norm(`${p}.input_layernorm`),
+        postAttentionNorm: norm(`${p}.post_attention_layernorm`),
+      });
+    }
+    const lmHead = config.tieWordEmbeddings
+      ? new Linear('lm_head', tf.transpose(embedWeight))
+      : Linear.fromTorch('lm_head', weights.take('lm_head.weight', [vocab, hidden]));
+    const model = new LlamaForCausalLM(config, new Embedding(embedWeight), layers, norm('model.norm'));
+    for (const layer of [...linears, lmHead]) model.linears.add(layer);
+    return model;
+  }
+
+  forward({ inputIds, attentionMask, positionIds, cache, useCache, lastPositionOnly }: CausalLMInput): CausalLMOutput {
+    const { heads, kvHeads, headDim, maxPositions } = this.config;
+    const [batch, time] = inputIds.shape;
+    const past = cache?.[0]?.key.shape[2] ?? 0;
+    if (positionIds === undefined && past + time > maxPositions) {
+      throw new Error(`llama: ${past + time} positions exceed max_position_embeddings ${maxPositions}`);
+    }
+    return tidy(() => {
+      const positions =
+        positionIds ??
+        (tf.tile(tf.reshape(tf.range(past, past + time, 1, 'int32'), [1, time]), [batch, 1]) as tf.Tensor2D);
+      const bias = attentionBias(attentionMask, batch, time, past + time, true);
+      const newCache: KVCache = [];
+      let h = this.embed.forward(inputIds);
+      this.layers.forEach((layer, i) => {
+        const p = `model.layers.${i}`;
+        const x = layer.inputNorm.forward(h);
+        const q = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.q_proj`).forward(x), heads), positions);
+        let k = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.k_proj`).forward(x), kvHeads), positions);
+        let v = splitHeads(this.linears.get(`${p}.self_attn.v_proj`).forward(x), kvHeads);
+        if (useCache || cache !== undefined) {
+          const extended = extendCache(cache?.[i], k, v);
+          newCache.push(extended);
+          ({ key: k, value: v } = extended);
+        }
+        if (kvHeads !== heads) {
+          k = tf.gather(k, this.kvHeadOfHead, 1);
+          v = tf.gather(v, this.kvHeadOfHead, 1);
+        }
+        const attention = scaledDotProductAttention(q, k, v, bias, 1 / Math.sqrt(headDim));
+        h = tf.add(h, this.linears.get(`${p}.self_attn.o_proj`).forward(mergeHeads(attention)));
+        const y = layer.postAttentionNorm.forward(h);
+        const gate = silu(this.linears.get(`${p}.mlp.gate_proj`).forward(y));
+        const up = this.linears.get(`${p}.mlp.up_proj`).forward(y);
+        h = tf.add(h, this.linears.get(`${p}.mlp.down_proj`).forward(tf.mul(gate, up)));
+      });
+      h = this.norm.forward(h);
+      if (lastPositionOnly) h = tf.slice(h, [0, time - 1, 0], [batch, 1, -1]);
+      const logits = this.linears.get('lm_head').forward(h) as tf.Tensor3D;
+      return useCache ? { logits, cache: newCache } : { logits };
+    });
+  }
+
+  dispose(): void {
+    this.rotary.dispose();
+    this.kvHeadOfHead.dispose();
+    tf.dispose([
+      this.embed.weight,
+      this.norm.weight,
+      ...this.layers.flatMap((l) => [l.inputNorm.weight, l.postAttentionNorm.weight]),
+    ]);
+    for (const [, layer] of this.linears.entries()) {
+      if (layer instanceof Linear) tf.dispose([layer.weight, ...(layer.bias ? [layer.bias] : [])]);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Keys and values a layer has seen so far, [batch, heads, time, headDim] each. */
+export interface LayerCache {
+  key: tf.Tensor4D;
+  value: tf.Tensor4D;
+}
+
+/** One entry per layer. */
+export type KVCache = LayerCache[];
+
+export function disposeCache(cache: KVCache | undefined): void {
+  for (const layer of cache ?? []) tf.dispose([layer.key, layer.value]);
+}
+
+/** A large negative stand-in for -inf: a fully masked row softmaxes to uniform instead of NaN. */
+export const MASKED = -1e9;
+
+/**
+ * The additive attention bias [batch, 1, queries, keys]: 0 where a query may attend to a key,
+ * MASKED elsewhere. Queries are the last `queryLength` of the `keyLength` positions; `causal`
+ * hides later keys, `attentionMask` [batch, keys] (1 real, 0 padding) hides padding.
+ */
+export function attentionBias(
+  attentionMask: tf.Tensor2D | undefined,
+  batch: number,
+  queryLength: number,
+  keyLength: number,
+  causal: boolean,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const shape: [number, number, number, number] = [batch, 1, queryLength, keyLength];
+    let allowed: tf.Tensor = tf.ones(shape, 'bool');
+    if (causal) {
+      const past = keyLength - queryLength;
+      const queryPosition = tf.reshape(tf.add(tf.range(0, queryLength, 1, 'int32'), past), [queryLength, 1]);
+      const keyPosition = tf.reshape(tf.range(0, keyLength, 1, 'int32'), [1, keyLength]);
+      allowed = tf.logicalAnd(allowed, tf.lessEqual(keyPosition, queryPosition));
+    }
+    if (attentionMask !== undefined) {
+      allowed = tf.logicalAnd(allowed, tf.reshape(tf.cast(attentionMask, 'bool'), [batch, 1, 1, keyLength]));
+    }
+    return tf.where(allowed, tf.zeros(shape), tf.fill(shape, MASKED)) as tf.Tensor4D;
+  });
+}
+
+/** [batch, time, heads * headDim] -> [batch, heads, time, headDim]. */
+export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
+  const [batch, time, width] = x.shape;
+  return tf.transpose(tf.reshape(x, [batch, time, heads, width / heads]), [0, 2, 1, 3]);
+}
+
+/** [batch, heads, time, headDim] -> [batch, time, heads * headDim]. */
+export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
+  const [batch, heads, time, headDim] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, time, heads * headDim]);
+}
+
+/** softmax(q k^T * scale + bias) v, for q [b, h, tq, d], k and v [b, h, tk, d]. */
+export function scaledDotProductAttention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor,
+  scale: number,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias);
+    return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D;
+  });
+}
+
+/** Appends this step's keys and values to a layer's cache (the caller disposes the old cache). */
+export function extendCache(past: LayerCache | undefined, key: tf.Tensor4D, value: tf.Tensor4D): LayerCache {
+  if (past === undefined) return { key, value };
+  return { key: tf.concat([past.key, key], 2), value: tf.concat([past.value, value], 2) };
+}
