@@ -161,9 +161,12 @@ export class LlamaForCausalLM implements CausalLM {
       this.layers.forEach((layer, i) => {
         const p = `model.layers.${i}`;
         const x = layer.inputNorm.forward(h);
-        const q = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.q_proj`).forward(x), heads), positions);
-        let k = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.k_proj`).forward(x), kvHeads), positions);
-        let v = splitHeads(this.linears.get(`${p}.self_attn.v_proj`).forward(x), kvHeads);
+        const q = this.rotary.apply(
+          splitHeads(this.linears.get(`${p}.self_attn.q_proj`).forward(x), headDim),
+          positions,
+        );
+        let k = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.k_proj`).forward(x), headDim), positions);
+        let v = splitHeads(this.linears.get(`${p}.self_attn.v_proj`).forward(x), headDim);
         if (useCache || cache !== undefined) {
           const extended = extendCache(cache?.[i], k, v);
           newCache.push(extended);
@@ -195,8 +198,6 @@ export class LlamaForCausalLM implements CausalLM {
       this.norm.weight,
       ...this.layers.flatMap((l) => [l.inputNorm.weight, l.postAttentionNorm.weight]),
     ]);
-    for (const [, layer] of this.linears.entries()) {
-      if (layer instanceof Linear) tf.dispose([layer.weight, ...(layer.bias ? [layer.bias] : [])]);
-    }
+    this.linears.dispose();
   }
 }

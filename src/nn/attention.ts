@@ -44,10 +44,13 @@ export function attentionBias(
   });
 }
 
-/** [batch, time, heads * headDim] -> [batch, heads, time, headDim]. */
-export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
+/**
+ * [batch, time, heads * headDim] -> [batch, heads, time, headDim]. The head count follows from
+ * the width, so a projection sliced to fewer heads (elastic attention) splits the same way.
+ */
+export function splitHeads(x: tf.Tensor, headDim: number): tf.Tensor4D {
   const [batch, time, width] = x.shape;
-  return tf.transpose(tf.reshape(x, [batch, time, heads, width / heads]), [0, 2, 1, 3]);
+  return tf.transpose(tf.reshape(x, [batch, time, width / headDim, headDim]), [0, 2, 1, 3]);
 }
 
 /** [batch, heads, time, headDim] -> [batch, time, heads * headDim]. */

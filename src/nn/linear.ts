@@ -8,6 +8,8 @@ export interface LinearLayer {
   readonly outFeatures: number;
   /** x [..., inFeatures] -> [..., outFeatures]. */
   forward(x: tf.Tensor): tf.Tensor;
+  /** Frees the layer's tensors. */
+  dispose(): void;
 }
 
 /**
@@ -42,6 +44,10 @@ export class Linear implements LinearLayer {
       if (this.bias !== undefined) y = tf.add(y, this.bias);
       return tf.reshape(y, [...x.shape.slice(0, -1), this.outFeatures]);
     });
+  }
+
+  dispose(): void {
+    tf.dispose([this.weight, ...(this.bias === undefined ? [] : [this.bias])]);
   }
 }
 
@@ -79,5 +85,9 @@ export class LinearRegistry {
 
   entries(): IterableIterator<[string, LinearLayer]> {
     return this.layers.entries();
+  }
+
+  dispose(): void {
+    for (const layer of this.layers.values()) layer.dispose();
   }
 }

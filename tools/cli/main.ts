@@ -1,8 +1,20 @@
 import { BackendUnavailableError } from '../../src/backend';
+import { ConfigError } from '../../src/config/decode';
+import { SafetensorsError } from '../../src/io/safetensors';
+import { CheckpointError } from '../../src/models/weights';
+import { TokenizerError } from '../../src/tokenizers/text-tokenizer';
 import { backendCommand } from './backend-command';
+import { generateCommand } from './generate-command';
 import { UsageError, type Command } from './command';
 
-const commands: Command[] = [backendCommand];
+const commands: Command[] = [backendCommand, generateCommand];
+
+/** Errors about the user's files, flags or machine: printed as one line, without a stack. */
+function isUserFacing(error: unknown): boolean {
+  return [BackendUnavailableError, CheckpointError, ConfigError, SafetensorsError, TokenizerError].some(
+    (kind) => error instanceof kind,
+  );
+}
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -39,8 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`lonas ${name}: ${error.message}\n\n${command.usage}\n`);
       return 2;
     }
-    if (error instanceof BackendUnavailableError) {
-      process.stderr.write(`lonas: ${error.message}\n`);
+    if (isUserFacing(error)) {
+      process.stderr.write(`lonas: ${(error as Error).message}\n`);
       return 1;
     }
     throw error;

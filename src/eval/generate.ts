@@ -1,0 +1,245 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CausalLM } from '../models/causal-lm';
+import { disposeCache, type KVCache } from '../nn/attention';
+import { tidy } from '../nn/tidy';
+
+export interface GenerationOptions {
+  maxNewTokens: number;
+  /** 1: greedy; more: beam search (Hugging Face semantics, no sampling). */
+  numBeams?: number;
+  /** Tokens that end a sequence; default: the model's. */
+  eosTokenIds?: number[];
+  /** Fills prompts on the left and finished rows; default: the model's pad token, else 0. */
+  padTokenId?: number;
+  /** Beam scores are sum(log p) / length^lengthPenalty (default 1). */
+  lengthPenalty?: number;
+}
+
+export interface GenerationResult {
+  /** Per prompt, the generated ids (an ending EOS included), without the prompt. */
+  sequences: number[][];
+  /** Per prompt, the sequence score: total log-probability, divided by length^penalty for beams. */
+  scores: number[];
+}
+
+/** One decoding step's inputs for all rows, as plain arrays turned into tensors by the caller. */
+interface Step {
+  tokens: number[][];
+  mask: number[][];
+  positions: number[][];
+}
+
+/** Left-padded prompts, their mask, and positions that count only real tokens. */
+function promptStep(prompts: number[][], padId: number): Step {
+  const width = Math.max(...prompts.map((p) => p.length));
+  const tokens = prompts.map((p) => [...new Array<number>(width - p.length).fill(padId), ...p]);
+  const mask = prompts.map((p) => [...new Array<number>(width - p.length).fill(0), ...p.map(() => 1)]);
+  const positions = mask.map((row) => {
+    let seen = 0;
+    return row.map((real) => (real ? seen++ : 0));
+  });
+  return { tokens, mask, positions };
+}
+
+/** Runs one step and returns the last position's log-probabilities [rows, vocab] and the new cache. */
+function logProbabilities(model: CausalLM, step: Step, cache: KVCache | undefined) {
+  return tidy(() => {
+    const rows = step.tokens.length;
+    const time = step.tokens[0].length;
+    const { logits, cache: next } = model.forward({
+      inputIds: tf.tensor2d(step.tokens, [rows, time], 'int32'),
+      attentionMask: tf.tensor2d(step.mask, [rows, step.mask[0].length], 'int32'),
+      positionIds: tf.tensor2d(step.positions, [rows, time], 'int32'),
+      cache,
+      useCache: true,
+      lastPositionOnly: true,
+    });
+    return { logProbs: tf.logSoftmax(tf.reshape(logits, [rows, -1])) as tf.Tensor2D, cache: next as KVCache };
+  });
+}
+
+function reorderCache(cache: KVCache, rows: number[]): KVCache {
+  const index = tf.tensor1d(rows, 'int32');
+  const reordered = cache.map((layer) => ({ key: tf.gather(layer.key, index), value: tf.gather(layer.value, index) }));
+  index.dispose();
+  return reordered;
+}
+
+function nextStep(previous: Step, tokens: number[], rowOrder?: number[]): Step {
+  const order = rowOrder ?? tokens.map((_, i) => i);
+  return {
+    tokens: tokens.map((t) => [t]),
+    mask: order.map((row) => [...previous.mask[row], 1]),
+    positions: order.map((row) => [previous.positions[row][previous.positions[row].length - 1] + 1]),
+  };
+}
+
+function greedy(model: CausalLM, prompts: number[][], maxNewTokens: number, eos: Set<number>, padId: number) {
+  const sequences = prompts.map((): number[] => []);
+  const scores = prompts.map(() => 0);
+  const finished = prompts.map(() => false);
+  let step = promptStep(prompts, padId);
+  let cache: KVCache | undefined;
+  for (let t = 0; t < maxNewTokens && finished.includes(false); t++) {
+    const out = logProbabilities(model, step, cache);
+    disposeCache(cache);
+    cache = out.cache;
+    const values = out.logProbs.arraySync();
+    out.logProbs.dispose();
+    const chosen = values.map((row, i) => {
+      if (finished[i]) return padId;
+      let best = 0;
+      for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+      sequences[i].push(best);
+      scores[i] += row[best];
+      if (eos.has(best)) finished[i] = true;
+      return best;
+    });
+    step = nextStep(step, chosen);
+  }
+  disposeCache(cache);
+  return { sequences, scores };
+}
+
+interface Hypothesis {
+  tokens: number[];
+  score: number;
+}
+
+/** The finished hypotheses of one prompt, best `numBeams` kept (transformers' BeamHypotheses). */
+class FinishedBeams {
+  readonly kept: Hypothesis[] = [];
+
+  constructor(
+    private readonly numBeams: number,
+    private readonly lengthPenalty: number,
+  ) {}
+
+  add(tokens: number[], sumLogProbs: number, length: number): void {
+    const score = sumLogProbs / length ** this.lengthPenalty;
+    this.kept.push({ tokens, score });
+    this.kept.sort((a, b) => b.score - a.score);
+    if (this.kept.length > this.numBeams) this.kept.pop();
+  }
+
+  /** No running beam can still beat the worst kept hypothesis (early_stopping=False). */
+  isDone(bestRunningSum: number, length: number): boolean {
+    if (this.kept.length < this.numBeams) return false;
+    return this.kept[this.kept.length - 1].score >= bestRunningSum / length ** this.lengthPenalty;
+  }
+}
+
+function beamSearch(
+  model: CausalLM,
+  prompts: number[][],
+  options: { maxNewTokens: number; numBeams: number; eos: Set<number>; padId: number; lengthPenalty: number },
+) {
+  const { maxNewTokens, numBeams, eos, padId, lengthPenalty } = options;
+  const expanded = prompts.flatMap((p) => new Array<number[]>(numBeams).fill(p));
+  let step = promptStep(expanded, padId);
+  // Lengths count the prompt, as transformers 4.31 (the version LoNAS pins) does.
+  const promptLength = prompts.map((p) => p.length);
+  const beams = expanded.map((): number[] => []);
+  // Only the first beam of each prompt is live at first, so the first step does not pick copies.
+  let beamScores: number[] = expanded.map((_, row) => (row % numBeams === 0 ? 0 : -1e9));
+  const finished = prompts.map(() => new FinishedBeams(numBeams, lengthPenalty));
+  const done = prompts.map(() => false);
+  let cache: KVCache | undefined;
+  for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
+    const out = logProbabilities(model, step, cache);
+    disposeCache(cache);
+    const logProbs = out.logProbs.arraySync();
+    out.logProbs.dispose();
+    const vocab = logProbs[0].length;
+    const nextRows: number[] = [];
+    const nextTokens: number[] = [];
+    const nextScores: number[] = [];
+    const nextBeams: number[][] = [];
+    prompts.forEach((_, b) => {
+      const rows = Array.from({ length: numBeams }, (_, j) => b * numBeams + j);
+      if (done[b]) {
+        for (const row of rows) {
+          nextRows.push(row);
+          nextTokens.push(padId);
+          nextScores.push(0);
+          nextBeams.push(beams[row]);
+        }
+        return;
+      }
+      const candidates: Array<{ row: number; token: number; score: number }> = [];
+      for (const row of rows) {
+        for (let v = 0; v < vocab; v++) candidates.push({ row, token: v, score: beamScores[row] + logProbs[row][v] });
+      }
+      candidates.sort((x, y) => y.score - x.score);
+      const chosen: typeof candidates = [];
+      for (const [rank, candidate] of candidates.slice(0, 2 * numBeams).entries()) {
+        if (eos.has(candidate.token)) {
+          // An EOS below the top numBeams does not finish a hypothesis (transformers' rule).
+          if (rank < numBeams) {
+            const tokens = [...beams[candidate.row], candidate.token];
+            finished[b].add(tokens, candidate.score, promptLength[b] + beams[candidate.row].length);
+          }
+        } else {
+          chosen.push(candidate);
+        }
+        if (chosen.length === numBeams) break;
+      }
+      for (const candidate of chosen) {
+        nextRows.push(candidate.row);
+        nextTokens.push(candidate.token);
+        nextScores.push(candidate.score);
+        nextBeams.push([...beams[candidate.row], candidate.token]);
+      }
+      done[b] = finished[b].isDone(candidates[0].score, promptLength[b] + beams[rows[0]].length);
+    });
+    cache = reorderCache(out.cache as KVCache, nextRows);
+    disposeCache(out.cache);
+    beams.splice(0, beams.length, ...nextBeams);
+    beamScores = nextScores;
+    step = nextStep(step, nextTokens, nextRows);
+  }
+  disposeCache(cache);
+  const sequences: number[][] = [];
+  const scores: number[] = [];
+  prompts.forEach((_, b) => {
+    if (!done[b]) {
+      for (let j = 0; j < numBeams; j++) {
+        const row = b * numBeams + j;
+        finished[b].add(beams[row], beamScores[row], promptLength[b] + beams[row].length);
+      }
+    }
+    const best = finished[b].kept[0];
+    sequences.push(best.tokens);
+    scores.push(best.score);
+  });
+  return { sequences, scores };
+}
+
+/**
+ * Generates continuations of a batch of prompts (token ids), left-padded into one batch, with a
+ * key/value cache so each step runs only the new tokens.
+ */
+export function generate(model: CausalLM, prompts: number[][], options: GenerationOptions): GenerationResult {
+  if (prompts.length === 0) return { sequences: [], scores: [] };
+  if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
+  const numBeams = options.numBeams ?? 1;
+  if (!Number.isInteger(numBeams) || numBeams < 1)
+    throw new Error(`generate: num_beams must be a positive integer, got ${numBeams}`);
+  const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
+  const padId = options.padTokenId ?? model.config.padTokenId ?? 0;
+  const longest = Math.max(...prompts.map((p) => p.length));
+  if (longest + options.maxNewTokens > model.config.maxPositions) {
+    throw new Error(
+      `generate: a ${longest}-token prompt plus ${options.maxNewTokens} new tokens exceeds the model's ` +
+        `${model.config.maxPositions} positions`,
+    );
+  }
+  if (numBeams === 1) return greedy(model, prompts, options.maxNewTokens, eos, padId);
+  return beamSearch(model, prompts, {
+    maxNewTokens: options.maxNewTokens,
+    numBeams,
+    eos,
+    padId,
+    lengthPenalty: options.lengthPenalty ?? 1,
+  });
+}

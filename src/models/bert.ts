@@ -1,0 +1,223 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as t from 'io-ts';
+import { decode, PositiveInt } from '../config/decode';
+import { gelu, geluTanh } from '../nn/activations';
+import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from '../nn/attention';
+import { Embedding } from '../nn/embedding';
+import { Linear, LinearRegistry } from '../nn/linear';
+import { LayerNorm } from '../nn/norms';
+import type { Weights } from './weights';
+
+/**
+ * BERT for sequence classification (and regression, as STS-B): word, position and token-type
+ * embeddings, a post-LayerNorm encoder with GELU, the tanh pooler over the first token, and a
+ * linear classifier. Names follow Hugging Face's BertForSequenceClassification.
+ */
+
+const BertConfigJson = t.intersection([
+  t.type({
+    vocab_size: PositiveInt,
+    hidden_size: PositiveInt,
+    num_hidden_layers: PositiveInt,
+    num_attention_heads: PositiveInt,
+    intermediate_size: PositiveInt,
+  }),
+  t.partial({
+    hidden_act: t.union([t.literal('gelu'), t.literal('gelu_new')]),
+    max_position_embeddings: PositiveInt,
+    type_vocab_size: PositiveInt,
+    layer_norm_eps: t.number,
+    initializer_range: t.number,
+    num_labels: PositiveInt,
+    id2label: t.record(t.string, t.string),
+    problem_type: t.string,
+  }),
+]);
+
+export interface BertConfig {
+  modelType: 'bert';
+  vocabSize: number;
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  intermediateSize: number;
+  hiddenAct: 'gelu' | 'gelu_new';
+  maxPositions: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  initializerRange: number;
+  numLabels: number;
+}
+
+export function bertConfig(json: unknown, source: string): BertConfig {
+  const c = decode(BertConfigJson, json, source);
+  if (c.hidden_size % c.num_attention_heads !== 0) {
+    throw new Error(
+      `${source}: hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`,
+    );
+  }
+  return {
+    modelType: 'bert',
+    vocabSize: c.vocab_size,
+    hiddenSize: c.hidden_size,
+    layers: c.num_hidden_layers,
+    heads: c.num_attention_heads,
+    headDim: c.hidden_size / c.num_attention_heads,
+    intermediateSize: c.intermediate_size,
+    hiddenAct: c.hidden_act ?? 'gelu',
+    maxPositions: c.max_position_embeddings ?? 512,
+    typeVocabSize: c.type_vocab_size ?? 2,
+    layerNormEps: c.layer_norm_eps ?? 1e-12,
+    initializerRange: c.initializer_range ?? 0.02,
+    numLabels: c.num_labels ?? (c.id2label !== undefined ? Object.keys(c.id2label).length : 2),
+  };
+}
+
+export interface BertInput {
+  /** int32 [batch, time]. */
+  inputIds: tf.Tensor2D;
+  /** [batch, time], 1 real / 0 padding. */
+  attentionMask?: tf.Tensor2D;
+  /** int32 [batch, time]; zeros when omitted. */
+  tokenTypeIds?: tf.Tensor2D;
+}
+
+interface EncoderLayer {
+  attentionNorm: LayerNorm;
+  outputNorm: LayerNorm;
+}
+
+export class BertForSequenceClassification {
+  readonly linears = new LinearRegistry();
+
+  private constructor(
+    readonly config: BertConfig,
+    private readonly embeddings: { word: Embedding; position: Embedding; tokenType: Embedding; norm: LayerNorm },
+    private readonly layers: EncoderLayer[],
+  ) {}
+
+  /**
+   * Builds the model; a checkpoint without a pooler or classifier (a bare encoder) gets them
+   * initialised as Hugging Face does (normal(0, initializer_range), zero bias), from `seed`.
+   */
+  static fromWeights(config: BertConfig, weights: Weights, seed = 0): BertForSequenceClassification {
+    const { hiddenSize: hidden, intermediateSize: inner } = config;
+    const norm = (name: string) =>
+      new LayerNorm(
+        weights.take(`${name}.weight`, [hidden]),
+        weights.take(`${name}.bias`, [hidden]),
+        config.layerNormEps,
+      );
+    const embedding = (name: string, count: number) =>
+      new Embedding(weights.take(`bert.embeddings.${name}.weight`, [count, hidden]));
+    const linears: Linear[] = [];
+    let initialised = 0;
+    const linear = (path: string, inFeatures: number, outFeatures: number, optional = false) => {
+      if (optional && !weights.has(`${path}.weight`)) {
+        const weight = tf.randomNormal(
+          [inFeatures, outFeatures],
+          0,
+          config.initializerRange,
+          'float32',
+          seed + initialised++,
+        );
+        linears.push(new Linear(path, weight as tf.Tensor2D, tf.zeros([outFeatures])));
+        return;
+      }
+      linears.push(
+        Linear.fromTorch(
+          path,
+          weights.take(`${path}.weight`, [outFeatures, inFeatures]),
+          weights.take(`${path}.bias`, [outFeatures]),
+        ),
+      );
+    };
+    const embeddings = {
+      word: embedding('word_embeddings', config.vocabSize),
+      position: embedding('position_embeddings', config.maxPositions),
+      tokenType: embedding('token_type_embeddings', config.typeVocabSize),
+      norm: norm('bert.embeddings.LayerNorm'),
+    };
+    const layers: EncoderLayer[] = [];
+    for (let i = 0; i < config.layers; i++) {
+      const p = `bert.encoder.layer.${i}`;
+      for (const name of ['query', 'key', 'value']) linear(`${p}.attention.self.${name}`, hidden, hidden);
+      linear(`${p}.attention.output.dense`, hidden, hidden);
+      linear(`${p}.intermediate.dense`, hidden, inner);
+      linear(`${p}.output.dense`, inner, hidden);
+      layers.push({
+        attentionNorm: norm(`${p}.attention.output.LayerNorm`),
+        outputNorm: norm(`${p}.output.LayerNorm`),
+      });
+    }
+    linear('bert.pooler.dense', hidden, hidden, true);
+    linear('classifier', hidden, config.numLabels, true);
+    const model = new BertForSequenceClassification(config, embeddings, layers);
+    for (const layer of linears) model.linears.add(layer);
+    return model;
+  }
+
+  /** Logits [batch, numLabels] (one regression output when numLabels is 1). */
+  forward({ inputIds, attentionMask, tokenTypeIds }: BertInput): tf.Tensor2D {
+    const [batch, time] = inputIds.shape;
+    if (time > this.config.maxPositions) {
+      throw new Error(`bert: ${time} tokens exceed max_position_embeddings ${this.config.maxPositions}`);
+    }
+    const activation = this.config.hiddenAct === 'gelu' ? gelu : geluTanh;
+    return tf.tidy(() => {
+      const positions = tf.range(0, time, 1, 'int32');
+      const types = tokenTypeIds ?? tf.zeros([batch, time], 'int32');
+      const { word, position, tokenType, norm } = this.embeddings;
+      let h = norm.forward(
+        tf.add(tf.add(word.forward(inputIds), position.forward(positions)), tokenType.forward(types)),
+      );
+      const bias = attentionBias(attentionMask, batch, time, time, false);
+      const { headDim } = this.config;
+      this.layers.forEach((layer, i) => {
+        const p = `bert.encoder.layer.${i}`;
+        const project = (name: string) =>
+          splitHeads(this.linears.get(`${p}.attention.self.${name}`).forward(h), headDim);
+        const context = scaledDotProductAttention(
+          project('query'),
+          project('key'),
+          project('value'),
+          bias,
+          1 / Math.sqrt(headDim),
+        );
+        const attended = layer.attentionNorm.forward(
+          tf.add(this.linears.get(`${p}.attention.output.dense`).forward(mergeHeads(context)), h),
+        );
+        const inner = activation(this.linears.get(`${p}.intermediate.dense`).forward(attended));
+        h = layer.outputNorm.forward(tf.add(this.linears.get(`${p}.output.dense`).forward(inner), attended));
+      });
+      const first = tf.reshape(tf.slice(h, [0, 0, 0], [batch, 1, -1]), [batch, this.config.hiddenSize]);
+      const pooled = tf.tanh(this.linears.get('bert.pooler.dense').forward(first));
+      return this.linears.get('classifier').forward(pooled) as tf.Tensor2D;
+    });
+  }
+
+  /** Cross-entropy over labels (int), or mean squared error for one regression output. */
+  loss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+    return tf.tidy(() => {
+      if (this.config.numLabels === 1) return tf.mean(tf.square(tf.sub(tf.reshape(logits, [-1]), labels))) as tf.Scalar;
+      const logProbs = tf.logSoftmax(logits);
+      const picked = tf.sum(tf.mul(logProbs, tf.oneHot(tf.cast(labels, 'int32'), this.config.numLabels)), -1);
+      return tf.neg(tf.mean(picked)) as tf.Scalar;
+    });
+  }
+
+  dispose(): void {
+    const { word, position, tokenType, norm } = this.embeddings;
+    tf.dispose([word.weight, position.weight, tokenType.weight, norm.weight, norm.bias]);
+    for (const layer of this.layers) {
+      tf.dispose([
+        layer.attentionNorm.weight,
+        layer.attentionNorm.bias,
+        layer.outputNorm.weight,
+        layer.outputNorm.bias,
+      ]);
+    }
+    this.linears.dispose();
+  }
+}

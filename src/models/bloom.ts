@@ -1,0 +1,197 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as t from 'io-ts';
+import { decode, PositiveInt } from '../config/decode';
+import { geluTanh } from '../nn/activations';
+import { attentionBias, extendCache, mergeHeads, scaledDotProductAttention, type KVCache } from '../nn/attention';
+import { Embedding } from '../nn/embedding';
+import { Linear, LinearRegistry } from '../nn/linear';
+import { LayerNorm } from '../nn/norms';
+import { tidy } from '../nn/tidy';
+import type { CausalLM, CausalLMConfig, CausalLMInput, CausalLMOutput } from './causal-lm';
+import { tokenIdList, TokenIdField } from './token-ids';
+import type { Weights } from './weights';
+
+/**
+ * BLOOM: LayerNorm after the word embeddings, ALiBi position biases instead of position
+ * embeddings, a fused query_key_value projection laid out head by head ([q_h, k_h, v_h] for each
+ * head h), the tanh GELU, and an lm_head tied to the embeddings. Names follow Hugging Face's
+ * BloomForCausalLM.
+ */
+
+const BloomConfigJson = t.intersection([
+  t.type({ vocab_size: PositiveInt }),
+  t.partial({
+    hidden_size: PositiveInt,
+    n_embed: PositiveInt,
+    n_layer: PositiveInt,
+    num_hidden_layers: PositiveInt,
+    n_head: PositiveInt,
+    num_attention_heads: PositiveInt,
+    layer_norm_epsilon: t.number,
+    apply_residual_connection_post_layernorm: t.boolean,
+    seq_length: PositiveInt,
+    bos_token_id: TokenIdField,
+    eos_token_id: TokenIdField,
+    pad_token_id: TokenIdField,
+  }),
+]);
+
+export interface BloomConfig extends CausalLMConfig {
+  modelType: 'bloom';
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  headDim: number;
+  layerNormEps: number;
+  residualAfterNorm: boolean;
+}
+
+export function bloomConfig(json: unknown, source: string): BloomConfig {
+  const c = decode(BloomConfigJson, json, source);
+  const hiddenSize = c.hidden_size ?? c.n_embed;
+  const layers = c.n_layer ?? c.num_hidden_layers;
+  const heads = c.n_head ?? c.num_attention_heads;
+  if (hiddenSize === undefined || layers === undefined || heads === undefined) {
+    throw new Error(`${source}: needs hidden_size (or n_embed), n_layer and n_head`);
+  }
+  if (hiddenSize % heads !== 0)
+    throw new Error(`${source}: hidden_size ${hiddenSize} is not a multiple of n_head ${heads}`);
+  return {
+    modelType: 'bloom',
+    vocabSize: c.vocab_size,
+    hiddenSize,
+    layers,
+    heads,
+    headDim: hiddenSize / heads,
+    layerNormEps: c.layer_norm_epsilon ?? 1e-5,
+    residualAfterNorm: c.apply_residual_connection_post_layernorm ?? false,
+    // ALiBi has no position table; seq_length is only the training length, so it does not cap generation.
+    maxPositions: Number.MAX_SAFE_INTEGER,
+    bosTokenId: tokenIdList(c.bos_token_id)[0],
+    eosTokenIds: tokenIdList(c.eos_token_id),
+    padTokenId: tokenIdList(c.pad_token_id)[0],
+  };
+}
+
+/** ALiBi head slopes, geometric from 2^(-8/n) (with the odd-step extension when n is not a power of 2). */
+export function alibiSlopes(heads: number): number[] {
+  const closest = 2 ** Math.floor(Math.log2(heads));
+  const base = 2 ** -(2 ** -(Math.log2(closest) - 3));
+  const slopes = Array.from({ length: closest }, (_, i) => base ** (i + 1));
+  if (closest !== heads) {
+    const extraBase = 2 ** -(2 ** -(Math.log2(2 * closest) - 3));
+    const remaining = Math.min(closest, heads - closest);
+    for (let i = 0; i < remaining; i++) slopes.push(extraBase ** (2 * i + 1));
+  }
+  return slopes;
+}
+
+interface BloomBlock {
+  inputNorm: LayerNorm;
+  postAttentionNorm: LayerNorm;
+}
+
+export class BloomForCausalLM implements CausalLM {
+  readonly linears = new LinearRegistry();
+  private readonly slopes: tf.Tensor;
+
+  private constructor(
+    readonly config: BloomConfig,
+    private readonly embed: Embedding,
+    private readonly embedNorm: LayerNorm,
+    private readonly blocks: BloomBlock[],
+    private readonly finalNorm: LayerNorm,
+  ) {
+    this.slopes = tf.tensor(alibiSlopes(config.heads), [1, config.heads, 1, 1]);
+  }
+
+  static fromWeights(config: BloomConfig, weights: Weights): BloomForCausalLM {
+    const { hiddenSize: hidden, vocabSize: vocab } = config;
+    const norm = (name: string) =>
+      new LayerNorm(
+        weights.take(`${name}.weight`, [hidden]),
+        weights.take(`${name}.bias`, [hidden]),
+        config.layerNormEps,
+      );
+    const linears: Linear[] = [];
+    const linear = (path: string, inFeatures: number, outFeatures: number) =>
+      linears.push(
+        Linear.fromTorch(
+          path,
+          weights.take(`${path}.weight`, [outFeatures, inFeatures]),
+          weights.take(`${path}.bias`, [outFeatures]),
+        ),
+      );
+    const embedWeight = weights.take<tf.Rank.R2>('transformer.word_embeddings.weight', [vocab, hidden]);
+    const blocks: BloomBlock[] = [];
+    for (let i = 0; i < config.layers; i++) {
+      const p = `transformer.h.${i}`;
+      linear(`${p}.self_attention.query_key_value`, hidden, 3 * hidden);
+      linear(`${p}.self_attention.dense`, hidden, hidden);
+      linear(`${p}.mlp.dense_h_to_4h`, hidden, 4 * hidden);
+      linear(`${p}.mlp.dense_4h_to_h`, 4 * hidden, hidden);
+      blocks.push({
+        inputNorm: norm(`${p}.input_layernorm`),
+        postAttentionNorm: norm(`${p}.post_attention_layernorm`),
+      });
+    }
+    const lmHead = weights.has('lm_head.weight')
+      ? Linear.fromTorch('lm_head', weights.take('lm_head.weight', [vocab, hidden]))
+      : new Linear('lm_head', tf.transpose(embedWeight));
+    const model = new BloomForCausalLM(
+      config,
+      new Embedding(embedWeight),
+      norm('transformer.word_embeddings_layernorm'),
+      blocks,
+      norm('transformer.ln_f'),
+    );
+    for (const layer of [...linears, lmHead]) model.linears.add(layer);
+    return model;
+  }
+
+  forward({ inputIds, attentionMask, cache, useCache, lastPositionOnly }: CausalLMInput): CausalLMOutput {
+    const { headDim } = this.config;
+    const [batch, time] = inputIds.shape;
+    const past = cache?.[0]?.key.shape[2] ?? 0;
+    return tidy(() => {
+      const mask = attentionMask ?? tf.ones([batch, past + time], 'int32');
+      // ALiBi: each key is biased by slope_h x (its position among real tokens).
+      const keyPositions = tf.mul(tf.sub(tf.cumsum(mask, 1), 1), mask);
+      const alibi = tf.mul(this.slopes, tf.reshape(tf.cast(keyPositions, 'float32'), [batch, 1, 1, past + time]));
+      const bias = tf.add(attentionBias(mask, batch, time, past + time, true), alibi);
+      const newCache: KVCache = [];
+      let h = this.embedNorm.forward(this.embed.forward(inputIds));
+      this.blocks.forEach((block, i) => {
+        const p = `transformer.h.${i}`;
+        const normed = block.inputNorm.forward(h);
+        const residual = this.config.residualAfterNorm ? normed : h;
+        const fused = this.linears.get(`${p}.self_attention.query_key_value`).forward(normed);
+        const heads = (fused.shape[2] as number) / (3 * headDim);
+        const perHead = tf.transpose(tf.reshape(fused, [batch, time, heads, 3, headDim]), [3, 0, 2, 1, 4]);
+        const [q, kNew, vNew] = tf.unstack(perHead) as tf.Tensor4D[];
+        let [k, v] = [kNew, vNew];
+        if (useCache || cache !== undefined) {
+          const extended = extendCache(cache?.[i], k, v);
+          newCache.push(extended);
+          ({ key: k, value: v } = extended);
+        }
+        const attention = scaledDotProductAttention(q, k, v, bias, 1 / Math.sqrt(headDim));
+        h = tf.add(this.linears.get(`${p}.self_attention.dense`).forward(mergeHeads(attention)), residual);
+        const normed2 = block.postAttentionNorm.forward(h);
+        const residual2 = this.config.residualAfterNorm ? normed2 : h;
+        const inner = geluTanh(this.linears.get(`${p}.mlp.dense_h_to_4h`).forward(normed2));
+        h = tf.add(this.linears.get(`${p}.mlp.dense_4h_to_h`).forward(inner), residual2);
+      });
+      h = this.finalNorm.forward(h);
+      if (lastPositionOnly) h = tf.slice(h, [0, time - 1, 0], [batch, 1, -1]);
+      const logits = this.linears.get('lm_head').forward(h) as tf.Tensor3D;
+      return useCache ? { logits, cache: newCache } : { logits };
+    });
+  }
+
+  dispose(): void {
+    const norms = [this.embedNorm, this.finalNorm, ...this.blocks.flatMap((b) => [b.inputNorm, b.postAttentionNorm])];
+    tf.dispose([this.slopes, this.embed.weight, ...norms.flatMap((n) => [n.weight, n.bias])]);
+    this.linears.dispose();
+  }
+}

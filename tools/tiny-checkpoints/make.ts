@@ -1,0 +1,188 @@
+/**
+ * Tiny random checkpoints in the real Hugging Face formats (config.json, model.safetensors,
+ * tokenizer.json) for LLaMA, BLOOM and BERT, the same bytes on every machine for a given seed.
+ *
+ *   npx ts-node tools/tiny-checkpoints/make.ts <output-folder> [seed]
+ *
+ * writes <output-folder>/{llama,bloom,bert}/.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { writeFileAtomic } from '../../src/io/atomic-write';
+import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
+import { SeededRandom } from './random';
+import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson, vocabularySize } from './tokenizers';
+
+export const tinyFamilies = ['llama', 'bloom', 'bert'] as const;
+export type TinyFamily = (typeof tinyFamilies)[number];
+
+type Tensors = Record<string, TensorToWrite>;
+
+/** Fills tensors by name in a fixed order: linear weights N(0, 0.2), biases N(0, 0.1), norms 1 + N(0, 0.1). */
+class TensorMaker {
+  readonly tensors: Tensors = {};
+
+  constructor(private readonly random: SeededRandom) {}
+
+  matrix(name: string, rows: number, columns: number, std = 0.2): void {
+    this.tensors[name] = { shape: [rows, columns], data: this.random.normals(rows * columns, std) };
+  }
+
+  linear(path: string, inFeatures: number, outFeatures: number, bias: boolean): void {
+    this.matrix(`${path}.weight`, outFeatures, inFeatures);
+    if (bias) this.tensors[`${path}.bias`] = { shape: [outFeatures], data: this.random.normals(outFeatures, 0.1) };
+  }
+
+  norm(path: string, size: number, bias: boolean): void {
+    this.tensors[`${path}.weight`] = { shape: [size], data: this.random.normals(size, 0.1, 1) };
+    if (bias) this.tensors[`${path}.bias`] = { shape: [size], data: this.random.normals(size, 0.1) };
+  }
+}
+
+interface TinyCheckpoint {
+  config: Record<string, unknown>;
+  tensors: Tensors;
+  tokenizer: Record<string, unknown>;
+}
+
+function tinyLlama(random: SeededRandom): TinyCheckpoint {
+  const tokenizer = llamaTokenizerJson();
+  const [hidden, inner, layers, heads, kvHeads] = [32, 88, 2, 4, 2];
+  const vocab = vocabularySize(tokenizer);
+  const kvWidth = (hidden / heads) * kvHeads;
+  const make = new TensorMaker(random);
+  make.matrix('model.embed_tokens.weight', vocab, hidden, 1);
+  for (let i = 0; i < layers; i++) {
+    const p = `model.layers.${i}`;
+    make.norm(`${p}.input_layernorm`, hidden, false);
+    make.linear(`${p}.self_attn.q_proj`, hidden, hidden, false);
+    make.linear(`${p}.self_attn.k_proj`, hidden, kvWidth, false);
+    make.linear(`${p}.self_attn.v_proj`, hidden, kvWidth, false);
+    make.linear(`${p}.self_attn.o_proj`, hidden, hidden, false);
+    make.norm(`${p}.post_attention_layernorm`, hidden, false);
+    make.linear(`${p}.mlp.gate_proj`, hidden, inner, false);
+    make.linear(`${p}.mlp.up_proj`, hidden, inner, false);
+    make.linear(`${p}.mlp.down_proj`, inner, hidden, false);
+  }
+  make.norm('model.norm', hidden, false);
+  make.linear('lm_head', hidden, vocab, false);
+  const config = {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: hidden,
+    intermediate_size: inner,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    vocab_size: vocab,
+    max_position_embeddings: 128,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    hidden_act: 'silu',
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: 'float32',
+  };
+  return { config, tensors: make.tensors, tokenizer };
+}
+
+function tinyBloom(random: SeededRandom): TinyCheckpoint {
+  const tokenizer = bloomTokenizerJson();
+  const [hidden, layers, heads] = [32, 2, 4];
+  const vocab = vocabularySize(tokenizer);
+  const make = new TensorMaker(random);
+  make.matrix('transformer.word_embeddings.weight', vocab, hidden, 1);
+  make.norm('transformer.word_embeddings_layernorm', hidden, true);
+  for (let i = 0; i < layers; i++) {
+    const p = `transformer.h.${i}`;
+    make.norm(`${p}.input_layernorm`, hidden, true);
+    make.linear(`${p}.self_attention.query_key_value`, hidden, 3 * hidden, true);
+    make.linear(`${p}.self_attention.dense`, hidden, hidden, true);
+    make.norm(`${p}.post_attention_layernorm`, hidden, true);
+    make.linear(`${p}.mlp.dense_h_to_4h`, hidden, 4 * hidden, true);
+    make.linear(`${p}.mlp.dense_4h_to_h`, 4 * hidden, hidden, true);
+  }
+  make.norm('transformer.ln_f', hidden, true);
+  const config = {
+    architectures: ['BloomForCausalLM'],
+    model_type: 'bloom',
+    hidden_size: hidden,
+    n_layer: layers,
+    n_head: heads,
+    vocab_size: vocab,
+    layer_norm_epsilon: 1e-5,
+    apply_residual_connection_post_layernorm: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: 3,
+    torch_dtype: 'float32',
+  };
+  return { config, tensors: make.tensors, tokenizer };
+}
+
+function tinyBert(random: SeededRandom): TinyCheckpoint {
+  const tokenizer = bertTokenizerJson();
+  const [hidden, inner, layers, heads, labels, positions] = [32, 64, 2, 4, 3, 64];
+  const vocab = vocabularySize(tokenizer);
+  const make = new TensorMaker(random);
+  make.matrix('bert.embeddings.word_embeddings.weight', vocab, hidden, 1);
+  make.matrix('bert.embeddings.position_embeddings.weight', positions, hidden, 0.5);
+  make.matrix('bert.embeddings.token_type_embeddings.weight', 2, hidden, 0.5);
+  make.norm('bert.embeddings.LayerNorm', hidden, true);
+  for (let i = 0; i < layers; i++) {
+    const p = `bert.encoder.layer.${i}`;
+    for (const name of ['query', 'key', 'value']) make.linear(`${p}.attention.self.${name}`, hidden, hidden, true);
+    make.linear(`${p}.attention.output.dense`, hidden, hidden, true);
+    make.norm(`${p}.attention.output.LayerNorm`, hidden, true);
+    make.linear(`${p}.intermediate.dense`, hidden, inner, true);
+    make.linear(`${p}.output.dense`, inner, hidden, true);
+    make.norm(`${p}.output.LayerNorm`, hidden, true);
+  }
+  make.linear('bert.pooler.dense', hidden, hidden, true);
+  make.linear('classifier', hidden, labels, true);
+  const config = {
+    architectures: ['BertForSequenceClassification'],
+    model_type: 'bert',
+    vocab_size: vocab,
+    hidden_size: hidden,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    intermediate_size: inner,
+    hidden_act: 'gelu',
+    max_position_embeddings: positions,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    id2label: { 0: 'entailment', 1: 'neutral', 2: 'contradiction' },
+    label2id: { entailment: 0, neutral: 1, contradiction: 2 },
+    torch_dtype: 'float32',
+  };
+  return { config, tensors: make.tensors, tokenizer };
+}
+
+const makers: Record<TinyFamily, (random: SeededRandom) => TinyCheckpoint> = {
+  llama: tinyLlama,
+  bloom: tinyBloom,
+  bert: tinyBert,
+};
+
+/** Writes one tiny checkpoint folder and returns its path. */
+export function makeTinyCheckpoint(family: TinyFamily, folder: string, seed = 0): string {
+  const { config, tensors, tokenizer } = makers[family](new SeededRandom(seed));
+  fs.mkdirSync(folder, { recursive: true });
+  writeFileAtomic(path.join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeFileAtomic(path.join(folder, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeSafetensors(path.join(folder, 'model.safetensors'), tensors, { format: 'pt' });
+  return folder;
+}
+
+if (require.main === module) {
+  const [output, seed] = process.argv.slice(2);
+  if (output === undefined) {
+    process.stderr.write('usage: make.ts <output-folder> [seed]\n');
+    process.exit(2);
+  }
+  for (const family of tinyFamilies) {
+    process.stdout.write(`${makeTinyCheckpoint(family, path.join(output, family), Number(seed ?? 0))}\n`);
+  }
+}
