@@ -20,3 +20,22 @@ json.dump({"checkpoint_sha256": digest, "inputs": inputs.split("/")[-1], "logits
 PY
   echo "wrote $fixtures/$family.json"
 done
+
+# Token ids of real vocabularies for test/fixtures/reference/sentences.json, from references that
+# share no code with lonas: bert_tokenize.py (WordPiece) and SentencePiece itself (Debian's
+# python3-sentencepiece) on LLaMA's tokenizer.model.
+shared=../shared/data/tokenizers
+if [ -d "$shared" ]; then
+  /usr/bin/python3 - "$shared" "$fixtures" <<'PY'
+import json, subprocess, sys
+import sentencepiece
+shared, fixtures = sys.argv[1:]
+sentences = f"{fixtures}/sentences.json"
+bert = json.loads(subprocess.check_output(
+    ["/usr/bin/python3", "tools/reference/bert_tokenize.py", f"{shared}/bert-base-uncased/vocab.txt", sentences]))
+llama = sentencepiece.SentencePieceProcessor(model_file=f"{shared}/llama2/tokenizer.model")
+ids = {"bert-base-uncased": bert, "llama2": [llama.encode(s) for s in json.load(open(sentences))]}
+json.dump(ids, open(f"{fixtures}/token-ids.json", "w"))
+PY
+  echo "wrote $fixtures/token-ids.json"
+fi
