@@ -103,12 +103,7 @@ export class BertForSequenceClassification {
    */
   static fromWeights(config: BertConfig, weights: Weights, seed = 0): BertForSequenceClassification {
     const { hiddenSize: hidden, intermediateSize: inner } = config;
-    const norm = (name: string) =>
-      new LayerNorm(
-        weights.take(`${name}.weight`, [hidden]),
-        weights.take(`${name}.bias`, [hidden]),
-        config.layerNormEps,
-      );
+    const norm = (name: string) => weights.layerNorm(name, hidden, config.layerNormEps);
     const embedding = (name: string, count: number) =>
       new Embedding(weights.take(`bert.embeddings.${name}.weight`, [count, hidden]));
     const linears: Linear[] = [];
@@ -125,13 +120,7 @@ export class BertForSequenceClassification {
         linears.push(new Linear(path, weight as tf.Tensor2D, tf.zeros([outFeatures])));
         return;
       }
-      linears.push(
-        Linear.fromTorch(
-          path,
-          weights.take(`${path}.weight`, [outFeatures, inFeatures]),
-          weights.take(`${path}.bias`, [outFeatures]),
-        ),
-      );
+      linears.push(weights.linear(path, inFeatures, outFeatures, true));
     };
     const embeddings = {
       word: embedding('word_embeddings', config.vocabSize),

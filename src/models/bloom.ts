@@ -107,21 +107,10 @@ export class BloomForCausalLM implements CausalLM {
 
   static fromWeights(config: BloomConfig, weights: Weights): BloomForCausalLM {
     const { hiddenSize: hidden, vocabSize: vocab } = config;
-    const norm = (name: string) =>
-      new LayerNorm(
-        weights.take(`${name}.weight`, [hidden]),
-        weights.take(`${name}.bias`, [hidden]),
-        config.layerNormEps,
-      );
+    const norm = (name: string) => weights.layerNorm(name, hidden, config.layerNormEps);
     const linears: Linear[] = [];
     const linear = (path: string, inFeatures: number, outFeatures: number) =>
-      linears.push(
-        Linear.fromTorch(
-          path,
-          weights.take(`${path}.weight`, [outFeatures, inFeatures]),
-          weights.take(`${path}.bias`, [outFeatures]),
-        ),
-      );
+      linears.push(weights.linear(path, inFeatures, outFeatures, true));
     const embedWeight = weights.take<tf.Rank.R2>('transformer.word_embeddings.weight', [vocab, hidden]);
     const blocks: BloomBlock[] = [];
     for (let i = 0; i < config.layers; i++) {
@@ -136,7 +125,7 @@ export class BloomForCausalLM implements CausalLM {
       });
     }
     const lmHead = weights.has('lm_head.weight')
-      ? Linear.fromTorch('lm_head', weights.take('lm_head.weight', [vocab, hidden]))
+      ? weights.linear('lm_head', hidden, vocab, false)
       : new Linear('lm_head', tf.transpose(embedWeight));
     const model = new BloomForCausalLM(
       config,

@@ -120,7 +120,7 @@ export class LlamaForCausalLM implements CausalLM {
     const layers: DecoderLayer[] = [];
     const linears: Linear[] = [];
     const linear = (path: string, inFeatures: number, outFeatures: number) =>
-      linears.push(Linear.fromTorch(path, weights.take(`${path}.weight`, [outFeatures, inFeatures])));
+      linears.push(weights.linear(path, inFeatures, outFeatures, false));
     const norm = (name: string) => new RMSNorm(weights.take(`${name}.weight`, [hidden]), config.rmsNormEps);
     for (let i = 0; i < config.layers; i++) {
       const p = `model.layers.${i}`;
@@ -138,7 +138,7 @@ export class LlamaForCausalLM implements CausalLM {
     }
     const lmHead = config.tieWordEmbeddings
       ? new Linear('lm_head', tf.transpose(embedWeight))
-      : Linear.fromTorch('lm_head', weights.take('lm_head.weight', [vocab, hidden]));
+      : weights.linear('lm_head', hidden, vocab, false);
     const model = new LlamaForCausalLM(config, new Embedding(embedWeight), layers, norm('model.norm'));
     for (const layer of [...linears, lmHead]) model.linears.add(layer);
     return model;

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorValues } from '../io/safetensors';
+import { Linear } from '../nn/linear';
+import { LayerNorm } from '../nn/norms';
 
 /** Where a checkpoint's tensors come from: one or more safetensors files, or a converted format. */
 export interface WeightSource {
@@ -65,5 +67,16 @@ export class Weights {
   /** `name` if present, else undefined (optional tensors such as an untied lm_head). */
   maybeTake<R extends tf.Rank>(name: string, shape: number[]): tf.Tensor<R> | undefined {
     return this.has(name) ? this.take<R>(name, shape) : undefined;
+  }
+
+  /** The linear layer at `path` (weight [out, in], optional bias [out] in the checkpoint). */
+  linear(path: string, inFeatures: number, outFeatures: number, bias: boolean): Linear {
+    const weight = this.take<tf.Rank.R2>(`${path}.weight`, [outFeatures, inFeatures]);
+    return Linear.fromTorch(path, weight, bias ? this.take<tf.Rank.R1>(`${path}.bias`, [outFeatures]) : undefined);
+  }
+
+  /** The LayerNorm `name` (weight and bias of `size`). */
+  layerNorm(name: string, size: number, eps: number): LayerNorm {
+    return new LayerNorm(this.take(`${name}.weight`, [size]), this.take(`${name}.bias`, [size]), eps);
   }
 }
