@@ -6,6 +6,7 @@ import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from
 import { Embedding } from '../nn/embedding';
 import { Linear, LinearRegistry } from '../nn/linear';
 import { LayerNorm } from '../nn/norms';
+import type { Architecture, LinearShape } from './architecture';
 import type { Weights } from './weights';
 
 /**
@@ -83,6 +84,41 @@ export interface BertInput {
   tokenTypeIds?: tf.Tensor2D;
 }
 
+/**
+ * BERT's linear layers. Elastic: the attention width (query, key and value together, in whole
+ * heads; the attention output dense follows) and the FFN width (the output dense follows).
+ */
+export function bertArchitecture(config: BertConfig): Architecture {
+  const { hiddenSize: hidden, intermediateSize: inner } = config;
+  const linears: LinearShape[] = [];
+  const add = (path: string, inFeatures: number, outFeatures: number, perToken = true) =>
+    linears.push({ path, inFeatures, outFeatures, bias: true, perToken });
+  for (let i = 0; i < config.layers; i++) {
+    const p = `bert.encoder.layer.${i}`;
+    for (const name of ['query', 'key', 'value']) add(`${p}.attention.self.${name}`, hidden, hidden);
+    add(`${p}.attention.output.dense`, hidden, hidden);
+    add(`${p}.intermediate.dense`, hidden, inner);
+    add(`${p}.output.dense`, inner, hidden);
+  }
+  add('bert.pooler.dense', hidden, hidden, false);
+  add('classifier', hidden, config.numLabels, false);
+  const head = config.headDim;
+  return {
+    modelType: 'bert',
+    linears,
+    widthConsumers: [
+      { producer: 'attention.self.query', consumer: 'attention.output.dense', multipleOf: head },
+      { producer: 'attention.self.key', consumer: 'attention.output.dense', multipleOf: head },
+      { producer: 'attention.self.value', consumer: 'attention.output.dense', multipleOf: head },
+      { producer: 'intermediate.dense', consumer: 'output.dense' },
+    ],
+    queryProjections: Array.from({ length: config.layers }, (_, i) => ({
+      path: `bert.encoder.layer.${i}.attention.self.query`,
+      queryFraction: 1,
+    })),
+  };
+}
+
 interface EncoderLayer {
   attentionNorm: LayerNorm;
   outputNorm: LayerNorm;
@@ -101,49 +137,38 @@ export class BertForSequenceClassification {
    * Builds the model; a checkpoint without a pooler or classifier (a bare encoder) gets them
    * initialised as Hugging Face does (normal(0, initializer_range), zero bias), from `seed`.
    */
-  static fromWeights(config: BertConfig, weights: Weights, seed = 0): BertForSequenceClassification {
-    const { hiddenSize: hidden, intermediateSize: inner } = config;
+  static fromWeights(
+    config: BertConfig,
+    weights: Weights,
+    architecture = bertArchitecture(config),
+    seed = 0,
+  ): BertForSequenceClassification {
+    const hidden = config.hiddenSize;
     const norm = (name: string) => weights.layerNorm(name, hidden, config.layerNormEps);
     const embedding = (name: string, count: number) =>
       new Embedding(weights.take(`bert.embeddings.${name}.weight`, [count, hidden]));
-    const linears: Linear[] = [];
-    let initialised = 0;
-    const linear = (path: string, inFeatures: number, outFeatures: number, optional = false) => {
-      if (optional && !weights.has(`${path}.weight`)) {
-        const weight = tf.randomNormal(
-          [inFeatures, outFeatures],
-          0,
-          config.initializerRange,
-          'float32',
-          seed + initialised++,
-        );
-        linears.push(new Linear(path, weight as tf.Tensor2D, tf.zeros([outFeatures])));
-        return;
-      }
-      linears.push(weights.linear(path, inFeatures, outFeatures, true));
-    };
     const embeddings = {
       word: embedding('word_embeddings', config.vocabSize),
       position: embedding('position_embeddings', config.maxPositions),
       tokenType: embedding('token_type_embeddings', config.typeVocabSize),
       norm: norm('bert.embeddings.LayerNorm'),
     };
-    const layers: EncoderLayer[] = [];
-    for (let i = 0; i < config.layers; i++) {
-      const p = `bert.encoder.layer.${i}`;
-      for (const name of ['query', 'key', 'value']) linear(`${p}.attention.self.${name}`, hidden, hidden);
-      linear(`${p}.attention.output.dense`, hidden, hidden);
-      linear(`${p}.intermediate.dense`, hidden, inner);
-      linear(`${p}.output.dense`, inner, hidden);
-      layers.push({
-        attentionNorm: norm(`${p}.attention.output.LayerNorm`),
-        outputNorm: norm(`${p}.output.LayerNorm`),
-      });
-    }
-    linear('bert.pooler.dense', hidden, hidden, true);
-    linear('classifier', hidden, config.numLabels, true);
+    const layers: EncoderLayer[] = Array.from({ length: config.layers }, (_, i) => ({
+      attentionNorm: norm(`bert.encoder.layer.${i}.attention.output.LayerNorm`),
+      outputNorm: norm(`bert.encoder.layer.${i}.output.LayerNorm`),
+    }));
     const model = new BertForSequenceClassification(config, embeddings, layers);
-    for (const layer of linears) model.linears.add(layer);
+    let initialised = 0;
+    for (const { path, inFeatures, outFeatures } of architecture.linears) {
+      const optional = path === 'bert.pooler.dense' || path === 'classifier';
+      if (optional && !weights.has(`${path}.weight`)) {
+        const std = config.initializerRange;
+        const weight = tf.randomNormal([inFeatures, outFeatures], 0, std, 'float32', seed + initialised++) as tf.Tensor2D;
+        model.linears.add(new Linear(path, weight, tf.zeros([outFeatures])));
+      } else {
+        model.linears.add(weights.linear(path, inFeatures, outFeatures, true));
+      }
+    }
     return model;
   }
 

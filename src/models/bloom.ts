@@ -7,6 +7,7 @@ import { Embedding } from '../nn/embedding';
 import { Linear, LinearRegistry } from '../nn/linear';
 import { LayerNorm } from '../nn/norms';
 import { tidy } from '../nn/tidy';
+import type { Architecture, LinearShape } from './architecture';
 import type { CausalLM, CausalLMConfig, CausalLMInput, CausalLMOutput } from './causal-lm';
 import { tokenIdList, TokenIdField } from './token-ids';
 import type { Weights } from './weights';
@@ -86,6 +87,31 @@ export function alibiSlopes(heads: number): number[] {
   return slopes;
 }
 
+/** BLOOM's linear layers; the MLP width is elastic (dense_4h_to_h follows dense_h_to_4h). */
+export function bloomArchitecture(config: BloomConfig): Architecture {
+  const hidden = config.hiddenSize;
+  const linears: LinearShape[] = [];
+  const add = (path: string, inFeatures: number, outFeatures: number, bias = true) =>
+    linears.push({ path, inFeatures, outFeatures, bias, perToken: true });
+  for (let i = 0; i < config.layers; i++) {
+    const p = `transformer.h.${i}`;
+    add(`${p}.self_attention.query_key_value`, hidden, 3 * hidden);
+    add(`${p}.self_attention.dense`, hidden, hidden);
+    add(`${p}.mlp.dense_h_to_4h`, hidden, 4 * hidden);
+    add(`${p}.mlp.dense_4h_to_h`, 4 * hidden, hidden);
+  }
+  add('lm_head', hidden, config.vocabSize, false);
+  return {
+    modelType: 'bloom',
+    linears,
+    widthConsumers: [{ producer: 'mlp.dense_h_to_4h', consumer: 'mlp.dense_4h_to_h' }],
+    queryProjections: Array.from({ length: config.layers }, (_, i) => ({
+      path: `transformer.h.${i}.self_attention.query_key_value`,
+      queryFraction: 1 / 3,
+    })),
+  };
+}
+
 interface BloomBlock {
   inputNorm: LayerNorm;
   postAttentionNorm: LayerNorm;
@@ -105,28 +131,14 @@ export class BloomForCausalLM implements CausalLM {
     this.slopes = tf.tensor(alibiSlopes(config.heads), [1, config.heads, 1, 1]);
   }
 
-  static fromWeights(config: BloomConfig, weights: Weights): BloomForCausalLM {
+  static fromWeights(config: BloomConfig, weights: Weights, architecture = bloomArchitecture(config)): BloomForCausalLM {
     const { hiddenSize: hidden, vocabSize: vocab } = config;
     const norm = (name: string) => weights.layerNorm(name, hidden, config.layerNormEps);
-    const linears: Linear[] = [];
-    const linear = (path: string, inFeatures: number, outFeatures: number) =>
-      linears.push(weights.linear(path, inFeatures, outFeatures, true));
     const embedWeight = weights.take<tf.Rank.R2>('transformer.word_embeddings.weight', [vocab, hidden]);
-    const blocks: BloomBlock[] = [];
-    for (let i = 0; i < config.layers; i++) {
-      const p = `transformer.h.${i}`;
-      linear(`${p}.self_attention.query_key_value`, hidden, 3 * hidden);
-      linear(`${p}.self_attention.dense`, hidden, hidden);
-      linear(`${p}.mlp.dense_h_to_4h`, hidden, 4 * hidden);
-      linear(`${p}.mlp.dense_4h_to_h`, 4 * hidden, hidden);
-      blocks.push({
-        inputNorm: norm(`${p}.input_layernorm`),
-        postAttentionNorm: norm(`${p}.post_attention_layernorm`),
-      });
-    }
-    const lmHead = weights.has('lm_head.weight')
-      ? weights.linear('lm_head', hidden, vocab, false)
-      : new Linear('lm_head', tf.transpose(embedWeight));
+    const blocks: BloomBlock[] = Array.from({ length: config.layers }, (_, i) => ({
+      inputNorm: norm(`transformer.h.${i}.input_layernorm`),
+      postAttentionNorm: norm(`transformer.h.${i}.post_attention_layernorm`),
+    }));
     const model = new BloomForCausalLM(
       config,
       new Embedding(embedWeight),
@@ -134,7 +146,12 @@ export class BloomForCausalLM implements CausalLM {
       blocks,
       norm('transformer.ln_f'),
     );
-    for (const layer of [...linears, lmHead]) model.linears.add(layer);
+    for (const { path, inFeatures, outFeatures, bias } of architecture.linears) {
+      const tied = path === 'lm_head' && !weights.has('lm_head.weight');
+      model.linears.add(
+        tied ? new Linear('lm_head', tf.transpose(embedWeight)) : weights.linear(path, inFeatures, outFeatures, bias),
+      );
+    }
     return model;
   }
 

@@ -15,6 +15,7 @@ import { Linear, LinearRegistry } from '../nn/linear';
 import { RMSNorm } from '../nn/norms';
 import { RotaryEmbedding } from '../nn/rotary';
 import { tidy } from '../nn/tidy';
+import type { Architecture, LinearShape } from './architecture';
 import type { CausalLM, CausalLMConfig, CausalLMInput, CausalLMOutput } from './causal-lm';
 import { tokenIdList, TokenIdField } from './token-ids';
 import type { Weights } from './weights';
@@ -88,6 +89,38 @@ export function llamaConfig(json: unknown, source: string): LlamaConfig {
   };
 }
 
+/** LLaMA's linear layers; the MLP width is elastic (down_proj follows gate/up), attention is not. */
+export function llamaArchitecture(config: LlamaConfig): Architecture {
+  const { hiddenSize: hidden, intermediateSize: inner, headDim } = config;
+  const kvWidth = config.kvHeads * headDim;
+  const linears: LinearShape[] = [];
+  const add = (path: string, inFeatures: number, outFeatures: number) =>
+    linears.push({ path, inFeatures, outFeatures, bias: false, perToken: true });
+  for (let i = 0; i < config.layers; i++) {
+    const p = `model.layers.${i}`;
+    add(`${p}.self_attn.q_proj`, hidden, hidden);
+    add(`${p}.self_attn.k_proj`, hidden, kvWidth);
+    add(`${p}.self_attn.v_proj`, hidden, kvWidth);
+    add(`${p}.self_attn.o_proj`, hidden, hidden);
+    add(`${p}.mlp.gate_proj`, hidden, inner);
+    add(`${p}.mlp.up_proj`, hidden, inner);
+    add(`${p}.mlp.down_proj`, inner, hidden);
+  }
+  add('lm_head', hidden, config.vocabSize);
+  return {
+    modelType: 'llama',
+    linears,
+    widthConsumers: [
+      { producer: 'mlp.gate_proj', consumer: 'mlp.down_proj' },
+      { producer: 'mlp.up_proj', consumer: 'mlp.down_proj' },
+    ],
+    queryProjections: Array.from({ length: config.layers }, (_, i) => ({
+      path: `model.layers.${i}.self_attn.q_proj`,
+      queryFraction: 1,
+    })),
+  };
+}
+
 interface DecoderLayer {
   inputNorm: RMSNorm;
   postAttentionNorm: RMSNorm;
@@ -113,34 +146,21 @@ export class LlamaForCausalLM implements CausalLM {
     );
   }
 
-  static fromWeights(config: LlamaConfig, weights: Weights): LlamaForCausalLM {
-    const { hiddenSize: hidden, intermediateSize: inner, vocabSize: vocab, headDim } = config;
-    const kvWidth = config.kvHeads * headDim;
+  static fromWeights(config: LlamaConfig, weights: Weights, architecture = llamaArchitecture(config)): LlamaForCausalLM {
+    const { hiddenSize: hidden, vocabSize: vocab } = config;
     const embedWeight = weights.take<tf.Rank.R2>('model.embed_tokens.weight', [vocab, hidden]);
-    const layers: DecoderLayer[] = [];
-    const linears: Linear[] = [];
-    const linear = (path: string, inFeatures: number, outFeatures: number) =>
-      linears.push(weights.linear(path, inFeatures, outFeatures, false));
     const norm = (name: string) => new RMSNorm(weights.take(`${name}.weight`, [hidden]), config.rmsNormEps);
-    for (let i = 0; i < config.layers; i++) {
-      const p = `model.layers.${i}`;
-      linear(`${p}.self_attn.q_proj`, hidden, hidden);
-      linear(`${p}.self_attn.k_proj`, hidden, kvWidth);
-      linear(`${p}.self_attn.v_proj`, hidden, kvWidth);
-      linear(`${p}.self_attn.o_proj`, hidden, hidden);
-      linear(`${p}.mlp.gate_proj`, hidden, inner);
-      linear(`${p}.mlp.up_proj`, hidden, inner);
-      linear(`${p}.mlp.down_proj`, inner, hidden);
-      layers.push({
-        inputNorm: norm(`${p}.input_layernorm`),
-        postAttentionNorm: norm(`${p}.post_attention_layernorm`),
-      });
-    }
-    const lmHead = config.tieWordEmbeddings
-      ? new Linear('lm_head', tf.transpose(embedWeight))
-      : weights.linear('lm_head', hidden, vocab, false);
+    const layers: DecoderLayer[] = Array.from({ length: config.layers }, (_, i) => ({
+      inputNorm: norm(`model.layers.${i}.input_layernorm`),
+      postAttentionNorm: norm(`model.layers.${i}.post_attention_layernorm`),
+    }));
     const model = new LlamaForCausalLM(config, new Embedding(embedWeight), layers, norm('model.norm'));
-    for (const layer of [...linears, lmHead]) model.linears.add(layer);
+    for (const { path, inFeatures, outFeatures } of architecture.linears) {
+      const tied = path === 'lm_head' && config.tieWordEmbeddings;
+      model.linears.add(
+        tied ? new Linear('lm_head', tf.transpose(embedWeight)) : weights.linear(path, inFeatures, outFeatures, false),
+      );
+    }
     return model;
   }
 

@@ -1,32 +1,72 @@
 import * as fs from 'fs';
 import { HfCheckpoint } from '../io/hf-checkpoint';
 import { readLlama2cCheckpoint } from '../io/llama2c-checkpoint';
-import { bertConfig, BertForSequenceClassification } from './bert';
-import { bloomConfig, BloomForCausalLM } from './bloom';
+import { withShapes, type Architecture } from './architecture';
+import { bertArchitecture, bertConfig, BertForSequenceClassification } from './bert';
+import { bloomArchitecture, bloomConfig, BloomForCausalLM } from './bloom';
 import type { CausalLM } from './causal-lm';
-import { llamaConfig, LlamaForCausalLM } from './llama';
+import { llamaArchitecture, llamaConfig, LlamaForCausalLM } from './llama';
 import { CheckpointError, Weights, type WeightSource } from './weights';
 
 export type LoadedModel =
   { kind: 'causal-lm'; model: CausalLM } | { kind: 'sequence-classification'; model: BertForSequenceClassification };
 
-type Builder = (config: Record<string, unknown>, weights: WeightSource, source: string) => LoadedModel;
+interface Family {
+  /** The model's linear layers and width dependencies, from config.json alone. */
+  architecture(config: Record<string, unknown>, source: string): Architecture;
+  build(config: Record<string, unknown>, weights: WeightSource, source: string): LoadedModel;
+}
+
+/** A compressed model's config.json records the widths its layers were sliced to. */
+const recordedShapes = (config: Record<string, unknown>) =>
+  config.lonas_linear_shapes as Record<string, [number, number]> | undefined;
+
+/** A family from its config decoder, its architecture and its builder. */
+function family<C>(
+  decodeConfig: (json: unknown, source: string) => C,
+  architectureOf: (config: C) => Architecture,
+  build: (config: C, weights: WeightSource, architecture: Architecture) => LoadedModel,
+): Family {
+  const architecture = (json: Record<string, unknown>, source: string) =>
+    withShapes(architectureOf(decodeConfig(json, source)), recordedShapes(json));
+  return {
+    architecture,
+    build: (json, weights, source) => build(decodeConfig(json, source), weights, architecture(json, source)),
+  };
+}
 
 /** Architectures by Hugging Face `model_type`. */
-export const modelRegistry: Record<string, Builder> = {
-  llama: (config, weights, source) => ({
+export const modelRegistry: Record<string, Family> = {
+  llama: family(llamaConfig, llamaArchitecture, (config, weights, architecture) => ({
     kind: 'causal-lm',
-    model: LlamaForCausalLM.fromWeights(llamaConfig(config, source), new Weights(weights)),
-  }),
-  bloom: (config, weights, source) => ({
+    model: LlamaForCausalLM.fromWeights(config, new Weights(weights), architecture),
+  })),
+  bloom: family(bloomConfig, bloomArchitecture, (config, weights, architecture) => ({
     kind: 'causal-lm',
-    model: BloomForCausalLM.fromWeights(bloomConfig(config, source), new Weights(weights, 'transformer.')),
-  }),
-  bert: (config, weights, source) => ({
+    model: BloomForCausalLM.fromWeights(config, new Weights(weights, 'transformer.'), architecture),
+  })),
+  bert: family(bertConfig, bertArchitecture, (config, weights, architecture) => ({
     kind: 'sequence-classification',
-    model: BertForSequenceClassification.fromWeights(bertConfig(config, source), new Weights(weights, 'bert.')),
-  }),
+    model: BertForSequenceClassification.fromWeights(config, new Weights(weights, 'bert.'), architecture),
+  })),
 };
+
+function familyOf(config: Record<string, unknown>, source: string): Family {
+  const modelType = config.model_type;
+  const family = typeof modelType === 'string' ? modelRegistry[modelType] : undefined;
+  if (family === undefined) {
+    throw new CheckpointError(
+      `${source}: model_type ${JSON.stringify(modelType)} is not supported ` +
+        `(supported: ${Object.keys(modelRegistry).join(', ')})`,
+    );
+  }
+  return family;
+}
+
+/** A model's architecture from its config.json alone, no weights needed (for cost estimates). */
+export function architectureFromConfig(config: Record<string, unknown>, source: string): Architecture {
+  return familyOf(config, source).architecture(config, source);
+}
 
 /** Loads a Hugging Face model folder or a llama2.c .bin checkpoint. */
 export function loadModel(location: string): LoadedModel {
@@ -38,15 +78,8 @@ export function loadModel(location: string): LoadedModel {
     return { kind: 'causal-lm', model: LlamaForCausalLM.fromWeights(config, new Weights(weights)) };
   }
   const checkpoint = HfCheckpoint.open(location);
-  const modelType = checkpoint.config.model_type;
-  const build = typeof modelType === 'string' ? modelRegistry[modelType] : undefined;
-  if (build === undefined) {
-    throw new CheckpointError(
-      `${location}/config.json: model_type ${JSON.stringify(modelType)} is not supported ` +
-        `(supported: ${Object.keys(modelRegistry).join(', ')})`,
-    );
-  }
-  return build(checkpoint.config, checkpoint, `${location}/config.json`);
+  const source = `${location}/config.json`;
+  return familyOf(checkpoint.config, source).build(checkpoint.config, checkpoint, source);
 }
 
 /** Loads a model that generates text (LLaMA, BLOOM). */

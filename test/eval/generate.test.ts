@@ -4,7 +4,7 @@ import { generate } from '../../src/eval/generate';
 import type { CausalLM, CausalLMInput, CausalLMOutput } from '../../src/models/causal-lm';
 import { loadCausalLM } from '../../src/models/registry';
 import { LinearRegistry } from '../../src/nn/linear';
-import { SeededRandom } from '../../tools/tiny-checkpoints/random';
+import { SeededRandom } from '../../src/util/seeded-random';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 
 /** A model whose next-token distribution depends only on the current token: scores are exact. */

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../../src/io/atomic-write';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/safetensors';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../../src/util/seeded-random';
 import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson, vocabularySize } from './tokenizers';
 
 export const tinyFamilies = ['llama', 'bloom', 'bert'] as const;

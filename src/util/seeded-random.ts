@@ -1,17 +1,33 @@
-/** A seeded generator (mulberry32) with normal draws, so tiny checkpoints are the same on every machine. */
+/**
+ * A seeded generator (mulberry32) with normal draws: the same numbers on every machine, and a
+ * state that can be saved and restored so a resumed run draws what the uninterrupted one would.
+ */
 export class SeededRandom {
-  private state: number;
+  private value: number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.value = seed >>> 0;
+  }
+
+  get state(): number {
+    return this.value;
+  }
+
+  set state(value: number) {
+    this.value = value >>> 0;
   }
 
   uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let x = this.state;
+    this.value = (this.value + 0x6d2b79f5) >>> 0;
+    let x = this.value;
     x = Math.imul(x ^ (x >>> 15), x | 1);
     x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
     return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** An integer in [0, n). */
+  below(n: number): number {
+    return Math.min(n - 1, Math.floor(this.uniform() * n));
   }
 
   /** Box-Muller. */
