@@ -35,7 +35,10 @@ export interface Architecture {
 }
 
 /** For a layer path, the consumer whose inputs follow its outputs (undefined: none known). */
-export function consumerOf(architecture: Architecture, path: string): { path: string; multipleOf?: number } | undefined {
+export function consumerOf(
+  architecture: Architecture,
+  path: string,
+): { path: string; multipleOf?: number } | undefined {
   for (const rule of architecture.widthConsumers) {
     if (path === rule.producer || path.endsWith(`.${rule.producer}`)) {
       return { path: path.slice(0, path.length - rule.producer.length) + rule.consumer, multipleOf: rule.multipleOf };
@@ -45,11 +48,15 @@ export function consumerOf(architecture: Architecture, path: string): { path: st
 }
 
 /** Replaces the shapes of listed layers (a compressed model records its sliced widths so). */
-export function withShapes(architecture: Architecture, shapes: Record<string, [number, number]> | undefined): Architecture {
+export function withShapes(
+  architecture: Architecture,
+  shapes: Record<string, [number, number]> | undefined,
+): Architecture {
   if (shapes === undefined) return architecture;
   const known = new Set(architecture.linears.map((l) => l.path));
   const unknown = Object.keys(shapes).filter((path) => !known.has(path));
-  if (unknown.length > 0) throw new Error(`lonas_linear_shapes names layers the model does not have: ${unknown.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`lonas_linear_shapes names layers the model does not have: ${unknown.join(', ')}`);
   return {
     ...architecture,
     linears: architecture.linears.map((l) =>

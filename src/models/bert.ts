@@ -163,7 +163,13 @@ export class BertForSequenceClassification {
       const optional = path === 'bert.pooler.dense' || path === 'classifier';
       if (optional && !weights.has(`${path}.weight`)) {
         const std = config.initializerRange;
-        const weight = tf.randomNormal([inFeatures, outFeatures], 0, std, 'float32', seed + initialised++) as tf.Tensor2D;
+        const weight = tf.randomNormal(
+          [inFeatures, outFeatures],
+          0,
+          std,
+          'float32',
+          seed + initialised++,
+        ) as tf.Tensor2D;
         model.linears.add(new Linear(path, weight, tf.zeros([outFeatures])));
       } else {
         model.linears.add(weights.linear(path, inFeatures, outFeatures, true));

@@ -131,7 +131,11 @@ export class BloomForCausalLM implements CausalLM {
     this.slopes = tf.tensor(alibiSlopes(config.heads), [1, config.heads, 1, 1]);
   }
 
-  static fromWeights(config: BloomConfig, weights: Weights, architecture = bloomArchitecture(config)): BloomForCausalLM {
+  static fromWeights(
+    config: BloomConfig,
+    weights: Weights,
+    architecture = bloomArchitecture(config),
+  ): BloomForCausalLM {
     const { hiddenSize: hidden, vocabSize: vocab } = config;
     const norm = (name: string) => weights.layerNorm(name, hidden, config.layerNormEps);
     const embedWeight = weights.take<tf.Rank.R2>('transformer.word_embeddings.weight', [vocab, hidden]);

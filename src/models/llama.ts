@@ -146,7 +146,11 @@ export class LlamaForCausalLM implements CausalLM {
     );
   }
 
-  static fromWeights(config: LlamaConfig, weights: Weights, architecture = llamaArchitecture(config)): LlamaForCausalLM {
+  static fromWeights(
+    config: LlamaConfig,
+    weights: Weights,
+    architecture = llamaArchitecture(config),
+  ): LlamaForCausalLM {
     const { hiddenSize: hidden, vocabSize: vocab } = config;
     const embedWeight = weights.take<tf.Rank.R2>('model.embed_tokens.weight', [vocab, hidden]);
     const norm = (name: string) => new RMSNorm(weights.take(`${name}.weight`, [hidden]), config.rmsNormEps);

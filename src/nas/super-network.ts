@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ElasticLinear } from '../nn/elastic-linear';
+import { Linear, type LinearRegistry } from '../nn/linear';
+import { matchesModule, type ElasticPlan } from './elastic-plan';
+import type { SubnetConfig } from './search-space';
+
+/**
+ * A model turned into a LoNAS super-network: every linear layer becomes an ElasticLinear (with a
+ * LoRA adapter where the plan targets it), the base stays frozen, and activating a subnet sets
+ * every layer's active widths. Trainable: the adapters and the modules to save (their base
+ * weights become variables).
+ */
+export class SuperNetwork {
+  readonly layers = new Map<string, ElasticLinear>();
+  private readonly saved: tf.Variable[] = [];
+  private activeSubnet: SubnetConfig;
+
+  constructor(
+    readonly linears: LinearRegistry,
+    readonly plan: ElasticPlan,
+    seed = 0,
+  ) {
+    let adapter = 0;
+    for (const shape of plan.architecture.linears) {
+      const current = linears.get(shape.path);
+      if (!(current instanceof Linear)) throw new Error(`'${shape.path}' is already wrapped`);
+      const lora =
+        plan.adapted.has(shape.path) && plan.lora !== undefined
+          ? { ...plan.lora, initSeed: seed + adapter++ }
+          : undefined;
+      const base = plan.lora?.modulesToSave.some((m) => matchesModule(shape.path, m))
+        ? this.trainable(current)
+        : current;
+      const layer = new ElasticLinear(base, lora);
+      linears.replace(layer);
+      this.layers.set(shape.path, layer);
+    }
+    this.activeSubnet = plan.space.maximal();
+  }
+
+  /** A module to save trains in full: its weight and bias become variables. */
+  private trainable(layer: Linear): Linear {
+    const weight = tf.variable(layer.weight, true, `${layer.path}.weight`);
+    const bias = layer.bias === undefined ? undefined : tf.variable(layer.bias, true, `${layer.path}.bias`);
+    layer.dispose();
+    this.saved.push(weight, ...(bias === undefined ? [] : [bias]));
+    return new Linear(layer.path, weight, bias);
+  }
+
+  get subnet(): SubnetConfig {
+    return { ...this.activeSubnet };
+  }
+
+  /** Sets every layer's widths to those of `subnet` (an error names a bad group or width). */
+  activate(subnet: SubnetConfig): void {
+    const widths = this.plan.widthsFor(subnet);
+    for (const [path, layer] of this.layers) layer.widths = widths.get(path) as typeof layer.widths;
+    this.activeSubnet = this.plan.space.validate(subnet);
+  }
+
+  /** What the optimiser updates: LoRA A and B of every adapter, and the modules to save. */
+  trainableVariables(): tf.Variable[] {
+    return [...[...this.layers.values()].flatMap((l) => l.adapterVariables()), ...this.saved];
+  }
+
+  /** Training mode draws dropout masks with seeds from `seed`; undefined turns dropout off. */
+  setDropoutSeeds(seed: (() => number) | undefined): void {
+    for (const layer of this.layers.values()) layer.dropoutSeed = seed;
+  }
+}
