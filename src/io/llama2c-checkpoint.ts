@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import type { LlamaConfig } from '../models/llama';
 import { CheckpointError } from '../models/weights';
 import { MemorySource } from './memory-source';
 
@@ -15,7 +14,8 @@ import { MemorySource } from './memory-source';
 const HEADER_INTS = 7;
 
 export interface Llama2cCheckpoint {
-  config: LlamaConfig;
+  /** The configuration as a Hugging Face config.json writes it. */
+  configJson: Record<string, unknown>;
   weights: MemorySource;
 }
 
@@ -113,22 +113,22 @@ export function readLlama2cCheckpoint(path: string): Llama2cCheckpoint {
   tensors.set('model.norm.weight', { shape: [dim], data: part('rms_final') });
   if (!shared) tensors.set('lm_head.weight', { shape: [vocab, dim], data: part('wcls') });
 
-  const config: LlamaConfig = {
-    modelType: 'llama',
-    hiddenSize: dim,
-    intermediateSize: hidden,
-    layers,
-    heads,
-    kvHeads,
-    headDim,
-    vocabSize: vocab,
-    maxPositions: seqLen,
-    rmsNormEps: 1e-5,
-    ropeTheta: 10000,
-    tieWordEmbeddings: shared,
-    bosTokenId: 1,
+  const configJson = {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: dim,
+    intermediate_size: hidden,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    vocab_size: vocab,
+    max_position_embeddings: seqLen,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    tie_word_embeddings: shared,
+    bos_token_id: 1,
     // llama2.c's training data separates stories with BOS, so its sampler stops there as well as at EOS.
-    eosTokenIds: [2, 1],
+    eos_token_id: [2, 1],
   };
-  return { config, weights: new MemorySource(path, tensors) };
+  return { configJson, weights: new MemorySource(path, tensors) };
 }

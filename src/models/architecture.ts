@@ -29,6 +29,8 @@ export interface QueryProjection {
 /** A model as the elastic machinery sees it: linear layers, width dependencies, attention. */
 export interface Architecture {
   modelType: string;
+  /** The prefix of the base model in task checkpoints (`bert.`), absent from bare-model checkpoints. */
+  basePrefix: string;
   linears: LinearShape[];
   widthConsumers: WidthConsumer[];
   queryProjections: QueryProjection[];

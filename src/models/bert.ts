@@ -105,6 +105,7 @@ export function bertArchitecture(config: BertConfig): Architecture {
   const head = config.headDim;
   return {
     modelType: 'bert',
+    basePrefix: 'bert.',
     linears,
     widthConsumers: [
       { producer: 'attention.self.query', consumer: 'attention.output.dense', multipleOf: head },

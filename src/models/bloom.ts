@@ -103,6 +103,7 @@ export function bloomArchitecture(config: BloomConfig): Architecture {
   add('lm_head', hidden, config.vocabSize, false);
   return {
     modelType: 'bloom',
+    basePrefix: 'transformer.',
     linears,
     widthConsumers: [{ producer: 'mlp.dense_h_to_4h', consumer: 'mlp.dense_4h_to_h' }],
     queryProjections: Array.from({ length: config.layers }, (_, i) => ({

@@ -109,6 +109,7 @@ export function llamaArchitecture(config: LlamaConfig): Architecture {
   add('lm_head', hidden, config.vocabSize);
   return {
     modelType: 'llama',
+    basePrefix: '',
     linears,
     widthConsumers: [
       { producer: 'mlp.gate_proj', consumer: 'mlp.down_proj' },

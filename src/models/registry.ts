@@ -1,10 +1,8 @@
-import * as fs from 'fs';
-import { HfCheckpoint } from '../io/hf-checkpoint';
-import { readLlama2cCheckpoint } from '../io/llama2c-checkpoint';
 import { withShapes, type Architecture } from './architecture';
 import { bertArchitecture, bertConfig, BertForSequenceClassification } from './bert';
 import { bloomArchitecture, bloomConfig, BloomForCausalLM } from './bloom';
 import type { CausalLM } from './causal-lm';
+import { openCheckpoint, type Checkpoint } from './checkpoint';
 import { llamaArchitecture, llamaConfig, LlamaForCausalLM } from './llama';
 import { CheckpointError, Weights, type WeightSource } from './weights';
 
@@ -39,15 +37,15 @@ function family<C>(
 export const modelRegistry: Record<string, Family> = {
   llama: family(llamaConfig, llamaArchitecture, (config, weights, architecture) => ({
     kind: 'causal-lm',
-    model: LlamaForCausalLM.fromWeights(config, new Weights(weights), architecture),
+    model: LlamaForCausalLM.fromWeights(config, new Weights(weights, architecture.basePrefix), architecture),
   })),
   bloom: family(bloomConfig, bloomArchitecture, (config, weights, architecture) => ({
     kind: 'causal-lm',
-    model: BloomForCausalLM.fromWeights(config, new Weights(weights, 'transformer.'), architecture),
+    model: BloomForCausalLM.fromWeights(config, new Weights(weights, architecture.basePrefix), architecture),
   })),
   bert: family(bertConfig, bertArchitecture, (config, weights, architecture) => ({
     kind: 'sequence-classification',
-    model: BertForSequenceClassification.fromWeights(config, new Weights(weights, 'bert.'), architecture),
+    model: BertForSequenceClassification.fromWeights(config, new Weights(weights, architecture.basePrefix), architecture),
   })),
 };
 
@@ -68,18 +66,15 @@ export function architectureFromConfig(config: Record<string, unknown>, source: 
   return familyOf(config, source).architecture(config, source);
 }
 
+/** Builds the model a checkpoint holds. */
+export function buildModel(checkpoint: Checkpoint): LoadedModel {
+  const source = checkpoint.folder === undefined ? checkpoint.location : `${checkpoint.folder}/config.json`;
+  return familyOf(checkpoint.config, source).build(checkpoint.config, checkpoint.weights, source);
+}
+
 /** Loads a Hugging Face model folder or a llama2.c .bin checkpoint. */
 export function loadModel(location: string): LoadedModel {
-  if (!fs.existsSync(location)) throw new CheckpointError(`${location}: no such model folder or checkpoint file`);
-  if (fs.statSync(location).isFile()) {
-    if (!location.endsWith('.bin'))
-      throw new CheckpointError(`${location}: a model is a Hugging Face folder or a llama2.c .bin file`);
-    const { config, weights } = readLlama2cCheckpoint(location);
-    return { kind: 'causal-lm', model: LlamaForCausalLM.fromWeights(config, new Weights(weights)) };
-  }
-  const checkpoint = HfCheckpoint.open(location);
-  const source = `${location}/config.json`;
-  return familyOf(checkpoint.config, source).build(checkpoint.config, checkpoint, source);
+  return buildModel(openCheckpoint(location));
 }
 
 /** Loads a model that generates text (LLaMA, BLOOM). */

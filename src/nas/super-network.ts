@@ -12,7 +12,8 @@ import type { SubnetConfig } from './search-space';
  */
 export class SuperNetwork {
   readonly layers = new Map<string, ElasticLinear>();
-  private readonly saved: tf.Variable[] = [];
+  /** The modules to save, trained in full, by module path. */
+  readonly savedModules = new Map<string, { weight: tf.Variable; bias?: tf.Variable }>();
   private activeSubnet: SubnetConfig;
 
   constructor(
@@ -40,10 +41,10 @@ export class SuperNetwork {
 
   /** A module to save trains in full: its weight and bias become variables. */
   private trainable(layer: Linear): Linear {
-    const weight = tf.variable(layer.weight, true, `${layer.path}.weight`);
-    const bias = layer.bias === undefined ? undefined : tf.variable(layer.bias, true, `${layer.path}.bias`);
+    const weight = tf.variable(layer.weight, true);
+    const bias = layer.bias === undefined ? undefined : tf.variable(layer.bias, true);
     layer.dispose();
-    this.saved.push(weight, ...(bias === undefined ? [] : [bias]));
+    this.savedModules.set(layer.path, { weight, bias });
     return new Linear(layer.path, weight, bias);
   }
 
@@ -60,7 +61,8 @@ export class SuperNetwork {
 
   /** What the optimiser updates: LoRA A and B of every adapter, and the modules to save. */
   trainableVariables(): tf.Variable[] {
-    return [...[...this.layers.values()].flatMap((l) => l.adapterVariables()), ...this.saved];
+    const saved = [...this.savedModules.values()].flatMap(({ weight, bias }) => (bias === undefined ? [weight] : [weight, bias]));
+    return [...[...this.layers.values()].flatMap((l) => l.adapterVariables()), ...saved];
   }
 
   /** Training mode draws dropout masks with seeds from `seed`; undefined turns dropout off. */

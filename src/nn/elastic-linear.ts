@@ -52,8 +52,8 @@ export class ElasticLinear implements LinearLayer {
       // kaiming_uniform_(a=sqrt(5)) on PyTorch's [r, in] gives bound 1 / sqrt(in).
       const bound = 1 / Math.sqrt(this.inFeatures);
       const a = tf.randomUniform([this.inFeatures, lora.rank], -bound, bound, 'float32', lora.initSeed);
-      this.loraA = tf.variable(a as tf.Tensor2D, true, `${base.path}.lora_A`);
-      this.loraB = tf.variable(tf.zeros([lora.rank, this.outFeatures]), true, `${base.path}.lora_B`);
+      this.loraA = tf.variable(a as tf.Tensor2D, true);
+      this.loraB = tf.variable(tf.zeros([lora.rank, this.outFeatures]), true);
       a.dispose();
     }
     this.active = { inFeatures: this.inFeatures, outFeatures: this.outFeatures, rank: this.maxRank };
