@@ -148,17 +148,34 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
       if (layer?.loraA === undefined || layer.loraB === undefined) {
         throw new AdapterError(`${where}: '${modulePath}' has an adapter, but the super-network adapts no such layer`);
       }
-      if (a === undefined || b === undefined) throw new AdapterError(`${where}: '${modulePath}' lacks lora_A or lora_B`);
+      if (a === undefined || b === undefined)
+        throw new AdapterError(`${where}: '${modulePath}' lacks lora_A or lora_B`);
       const rank = a.shape[0];
-      if (a.shape[1] !== layer.inFeatures || b.shape[0] !== layer.outFeatures || b.shape[1] !== rank || rank > layer.maxRank) {
+      if (
+        a.shape[1] !== layer.inFeatures ||
+        b.shape[0] !== layer.outFeatures ||
+        b.shape[1] !== rank ||
+        rank > layer.maxRank
+      ) {
         throw new AdapterError(
           `${where}: '${modulePath}' has lora_A [${a.shape}] and lora_B [${b.shape}]; expected [r, ${layer.inFeatures}] ` +
             `and [${layer.outFeatures}, r] with r <= ${layer.maxRank}`,
         );
       }
-      const scaling = (config.alpha_pattern?.[modulePath] ?? config.lora_alpha) / (config.rank_pattern?.[modulePath] ?? config.r);
-      const newA = tf.tidy(() => tf.pad(tf.transpose(a), [[0, 0], [0, layer.maxRank - rank]]));
-      const newB = tf.tidy(() => tf.pad(tf.mul(tf.transpose(b), scaling / layer.scaling), [[0, layer.maxRank - rank], [0, 0]]));
+      const scaling =
+        (config.alpha_pattern?.[modulePath] ?? config.lora_alpha) / (config.rank_pattern?.[modulePath] ?? config.r);
+      const newA = tf.tidy(() =>
+        tf.pad(tf.transpose(a), [
+          [0, 0],
+          [0, layer.maxRank - rank],
+        ]),
+      );
+      const newB = tf.tidy(() =>
+        tf.pad(tf.mul(tf.transpose(b), scaling / layer.scaling), [
+          [0, layer.maxRank - rank],
+          [0, 0],
+        ]),
+      );
       layer.loraA.assign(newA as tf.Tensor2D);
       layer.loraB.assign(newB as tf.Tensor2D);
       tf.dispose([newA, newB]);
@@ -166,10 +183,13 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
     for (const [name, tensor] of adapter.saved) {
       const [, modulePath, part] = /^(.*)\.(weight|bias)$/.exec(name) ?? [];
       const variable = network.savedModules.get(modulePath)?.[part as 'weight' | 'bias'];
-      if (variable === undefined) throw new AdapterError(`${where}: '${name}' is saved, but the super-network trains no such tensor`);
+      if (variable === undefined)
+        throw new AdapterError(`${where}: '${name}' is saved, but the super-network trains no such tensor`);
       const value = tf.tidy(() => (tensor.rank === 2 ? tf.transpose(tensor) : tensor.clone()));
       if (!tf.util.arraysEqual(value.shape, variable.shape)) {
-        throw new AdapterError(`${where}: '${name}' has shape [${tensor.shape}], expected [${[...variable.shape].reverse()}]`);
+        throw new AdapterError(
+          `${where}: '${name}' has shape [${tensor.shape}], expected [${[...variable.shape].reverse()}]`,
+        );
       }
       variable.assign(value);
       value.dispose();

@@ -19,7 +19,8 @@ export function openCheckpoint(location: string): Checkpoint {
     const checkpoint = HfCheckpoint.open(location);
     return { location, config: checkpoint.config, weights: checkpoint, folder: location };
   }
-  if (!location.endsWith('.bin')) throw new CheckpointError(`${location}: a model is a Hugging Face folder or a llama2.c .bin file`);
+  if (!location.endsWith('.bin'))
+    throw new CheckpointError(`${location}: a model is a Hugging Face folder or a llama2.c .bin file`);
   const { configJson, weights } = readLlama2cCheckpoint(location);
   return { location, config: configJson, weights };
 }

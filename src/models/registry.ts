@@ -45,7 +45,11 @@ export const modelRegistry: Record<string, Family> = {
   })),
   bert: family(bertConfig, bertArchitecture, (config, weights, architecture) => ({
     kind: 'sequence-classification',
-    model: BertForSequenceClassification.fromWeights(config, new Weights(weights, architecture.basePrefix), architecture),
+    model: BertForSequenceClassification.fromWeights(
+      config,
+      new Weights(weights, architecture.basePrefix),
+      architecture,
+    ),
   })),
 };
 

@@ -7,7 +7,13 @@ import type { Checkpoint } from '../models/checkpoint';
 import type { SubnetConfig } from './search-space';
 import type { SuperNetwork } from './super-network';
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'tokenizer.model'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+  'tokenizer.model',
+];
 
 /**
  * Writes a subnetwork as a standalone model: every linear layer physically cut to its active
@@ -16,7 +22,12 @@ const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tok
  * the cut shapes (`lonas_linear_shapes`) and the subnet (`lonas_subnet`). lonas loads it like
  * any model folder.
  */
-export function exportCompressedModel(folder: string, checkpoint: Checkpoint, network: SuperNetwork, subnet: SubnetConfig): void {
+export function exportCompressedModel(
+  folder: string,
+  checkpoint: Checkpoint,
+  network: SuperNetwork,
+  subnet: SubnetConfig,
+): void {
   const widths = network.plan.widthsFor(subnet);
   const { architecture } = network.plan;
   const tensors: Record<string, TensorToWrite> = {};
@@ -36,12 +47,18 @@ export function exportCompressedModel(folder: string, checkpoint: Checkpoint, ne
       const { inFeatures, outFeatures, rank } = active;
       let weight = tf.slice(layer.base.weight, [0, 0], [inFeatures, outFeatures]);
       if (layer.loraA !== undefined && layer.loraB !== undefined && rank > 0) {
-        const delta = tf.matMul(tf.slice(layer.loraA, [0, 0], [inFeatures, rank]), tf.slice(layer.loraB, [0, 0], [rank, outFeatures]));
+        const delta = tf.matMul(
+          tf.slice(layer.loraA, [0, 0], [inFeatures, rank]),
+          tf.slice(layer.loraB, [0, 0], [rank, outFeatures]),
+        );
         weight = tf.add(weight, tf.mul(delta, layer.scaling));
       }
       tensors[names[0]] = { shape: [outFeatures, inFeatures], data: tf.transpose(weight).dataSync() as Float32Array };
       if (layer.base.bias !== undefined) {
-        tensors[names[1]] = { shape: [outFeatures], data: tf.slice(layer.base.bias, 0, outFeatures).dataSync() as Float32Array };
+        tensors[names[1]] = {
+          shape: [outFeatures],
+          data: tf.slice(layer.base.bias, 0, outFeatures).dataSync() as Float32Array,
+        };
       }
     });
   }

@@ -61,7 +61,9 @@ export class SuperNetwork {
 
   /** What the optimiser updates: LoRA A and B of every adapter, and the modules to save. */
   trainableVariables(): tf.Variable[] {
-    const saved = [...this.savedModules.values()].flatMap(({ weight, bias }) => (bias === undefined ? [weight] : [weight, bias]));
+    const saved = [...this.savedModules.values()].flatMap(({ weight, bias }) =>
+      bias === undefined ? [weight] : [weight, bias],
+    );
     return [...[...this.layers.values()].flatMap((l) => l.adapterVariables()), ...saved];
   }
 
