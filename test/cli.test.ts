@@ -2,6 +2,14 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../src/backend';
+import { saveAdapter } from '../src/io/peft';
+import type { CausalLM } from '../src/models/causal-lm';
+import { openCheckpoint } from '../src/models/checkpoint';
+import { architectureFromConfig, buildModel, loadCausalLM } from '../src/models/registry';
+import { elasticPlanFor, readNasConfig } from '../src/nas/nas-config';
+import { SuperNetwork } from '../src/nas/super-network';
 import { describeWithSharedData, sharedData } from './support/shared-data';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
 
@@ -108,3 +116,91 @@ describeWithSharedData(
     });
   },
 );
+
+describe('lonas cost and export', () => {
+  const tiny = makeTinyCheckpoints();
+  afterAll(() => tiny.remove());
+  const root = `${__dirname}/..`;
+
+  it('counts LLaMA-7B from config.json alone: 6.68e9 / 5.59e9 weights, 1.71e12 / 1.43e12 MACs', async () => {
+    const cost = async (subnet: string) => {
+      const { code, stdout } = await cli([
+        'cost',
+        '--model_config',
+        `${root}/test/fixtures/configs/llama-7b.json`,
+        '--nncf_config',
+        `${root}/configs/llama-7b-commonsense.json`,
+        '--subnet',
+        subnet,
+        '--tokens',
+        '256',
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      const { weights, macs } = JSON.parse(stdout);
+      return [Number(weights.toPrecision(3)), Number(macs.toPrecision(3))];
+    };
+    expect(await cost('max')).toEqual([6.68e9, 1.71e12]);
+    expect(await cost('heuristic')).toEqual([5.59e9, 1.43e12]);
+  });
+
+  it('names a bad subnet', async () => {
+    const { code, stderr } = await cli([
+      'cost',
+      '--model_config',
+      `${root}/test/fixtures/configs/bert-base-uncased.json`,
+      '--nncf_config',
+      `${root}/configs/bert-base-glue-rte.json`,
+      '--subnet',
+      '{"0": 700}',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'subnet gives group 0 (width of bert.encoder.layer.0.attention.self.query, ...) width 700',
+    );
+  });
+
+  it('exports a subnet of a saved super-adapter as a sub-adapter and a compressed model', async () => {
+    await selectBackend({ requested: 'wasm', log: () => {} });
+    const checkpoint = openCheckpoint(tiny.path('llama'));
+    const loaded = buildModel(checkpoint);
+    const plan = elasticPlanFor(
+      readNasConfig(`${root}/configs/tiny/llama.json`),
+      architectureFromConfig(checkpoint.config, 'llama'),
+    );
+    const network = new SuperNetwork(loaded.model.linears, plan, 3);
+    for (const layer of network.layers.values())
+      layer.loraB?.assign(tf.randomNormal(layer.loraB.shape, 0, 0.3, 'float32', 4));
+    saveAdapter(`${tiny.folder}/super`, network, { baseModel: tiny.path('llama'), taskType: 'CAUSAL_LM' });
+    const args = ['--model_name_or_path', tiny.path('llama'), '--nncf_config', `${root}/configs/tiny/llama.json`];
+    const { code, stdout } = await cli([
+      'export',
+      ...args,
+      '--lora_weights',
+      `${tiny.folder}/super`,
+      '--subnet',
+      'min',
+      '--output_dir',
+      `${tiny.folder}/min`,
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`wrote ${tiny.folder}/min/adapter and ${tiny.folder}/min/compressed`);
+    network.activate(plan.space.minimal());
+    const ids = tf.tensor2d([[1, 50, 65, 82]], undefined, 'int32');
+    const compressed = loadCausalLM(`${tiny.folder}/min/compressed`);
+    const expected = (loaded.model as CausalLM).forward({ inputIds: ids }).logits;
+    const got = compressed.forward({ inputIds: ids }).logits;
+    expect(tf.max(tf.abs(tf.sub(expected, got))).dataSync()[0]).toBeLessThan(1e-4);
+    expect(fs.existsSync(`${tiny.folder}/min/adapter/adapter_model.safetensors`)).toBe(true);
+    const missing = await cli([
+      'export',
+      ...args,
+      '--lora_weights',
+      `${tiny.folder}/nothing`,
+      '--output_dir',
+      `${tiny.folder}/x`,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('nothing: no adapter_config.json');
+  });
+});

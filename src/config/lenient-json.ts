@@ -1,3 +1,5 @@
+import { ConfigError } from './decode';
+
 /**
  * Rewrites `text` outside string literals: `visit` sees each position outside strings and
  * returns how many characters it consumed and what to emit for them.
@@ -46,6 +48,6 @@ export function parseLenientJson(text: string, source: string): unknown {
   try {
     return JSON.parse(withoutTrailingCommas);
   } catch (error) {
-    throw new Error(`${source}: not valid JSON (${(error as Error).message})`);
+    throw new ConfigError(`${source}: not valid JSON (${(error as Error).message})`);
   }
 }

@@ -1,19 +1,22 @@
 import { BackendUnavailableError } from '../../src/backend';
 import { ConfigError } from '../../src/config/decode';
+import { AdapterError } from '../../src/io/peft';
 import { SafetensorsError } from '../../src/io/safetensors';
 import { SearchSpaceError } from '../../src/nas/search-space';
 import { CheckpointError } from '../../src/models/weights';
 import { TokenizerError } from '../../src/tokenizers/text-tokenizer';
 import { backendCommand } from './backend-command';
 import { costCommand } from './cost-command';
+import { exportCommand } from './export-command';
 import { generateCommand } from './generate-command';
 import { UsageError, type Command } from './command';
 
-const commands: Command[] = [backendCommand, generateCommand, costCommand];
+const commands: Command[] = [backendCommand, generateCommand, costCommand, exportCommand];
 
 /** Errors about the user's files, flags or machine: printed as one line, without a stack. */
 function isUserFacing(error: unknown): boolean {
   return [
+    AdapterError,
     BackendUnavailableError,
     CheckpointError,
     ConfigError,
