@@ -70,6 +70,7 @@ const NncfConfigJson = t.intersection([
       lora_dropout: t.number,
       modules_to_save: t.array(t.string),
       search_space: t.array(SearchSpaceRuleJson),
+      sampler: t.partial({ name: t.string, random_subnets: t.number, subnet: t.record(t.string, t.number) }),
     }),
   }),
 ]);

@@ -1,17 +1,20 @@
 import { BackendUnavailableError } from '../../src/backend';
 import { ConfigError } from '../../src/config/decode';
+import { DataError } from '../../src/data/text-file';
 import { AdapterError } from '../../src/io/peft';
 import { SafetensorsError } from '../../src/io/safetensors';
 import { SearchSpaceError } from '../../src/nas/search-space';
+import { ScheduleError } from '../../src/train/schedule';
 import { CheckpointError } from '../../src/models/weights';
 import { TokenizerError } from '../../src/tokenizers/text-tokenizer';
 import { backendCommand } from './backend-command';
 import { costCommand } from './cost-command';
 import { exportCommand } from './export-command';
 import { generateCommand } from './generate-command';
+import { trainCommand } from './train-command';
 import { UsageError, type Command } from './command';
 
-const commands: Command[] = [backendCommand, generateCommand, costCommand, exportCommand];
+const commands: Command[] = [backendCommand, generateCommand, trainCommand, costCommand, exportCommand];
 
 /** Errors about the user's files, flags or machine: printed as one line, without a stack. */
 function isUserFacing(error: unknown): boolean {
@@ -20,7 +23,9 @@ function isUserFacing(error: unknown): boolean {
     BackendUnavailableError,
     CheckpointError,
     ConfigError,
+    DataError,
     SafetensorsError,
+    ScheduleError,
     SearchSpaceError,
     TokenizerError,
   ].some((kind) => error instanceof kind);

@@ -1,0 +1,59 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { lastValueFrom, reduce, type Observable } from 'rxjs';
+import { experimentPhase } from '../machines/experiment';
+import type { EvaluationEvent } from '../src/events';
+import type { SubnetConfig } from '../src/nas/search-space';
+import type { SuperNetwork } from '../src/nas/super-network';
+import type { MicroBatch } from '../src/train/batches';
+
+/** How a task scores one batch: a sum to average and how many examples it covers. */
+export type BatchScore = (batch: MicroBatch) => { total: number; count: number };
+
+export interface EvaluatorInput {
+  network: SuperNetwork;
+  subnet: SubnetConfig;
+  batches: Observable<MicroBatch>;
+  metric: string;
+  score: BatchScore;
+}
+
+/** A loss as a batch score: the mean loss weighted by batch size. */
+export function lossScore(loss: (batch: MicroBatch) => tf.Scalar): BatchScore {
+  return (batch) => {
+    const value = loss(batch);
+    const mean = value.dataSync()[0];
+    value.dispose();
+    return { total: mean * batch.inputIds.length, count: batch.inputIds.length };
+  };
+}
+
+/**
+ * Evaluates one subnet on a stream of batches: activates it (dropout off), scores each batch as
+ * it arrives, and resolves to the averaged metric as an evaluation event.
+ */
+export async function evaluate({ network, subnet, batches, metric, score }: EvaluatorInput): Promise<EvaluationEvent> {
+  network.activate(subnet);
+  network.setDropoutSeeds(undefined);
+  const sum = await lastValueFrom(
+    batches.pipe(
+      reduce(
+        (acc, batch) => {
+          const { total, count } = score(batch);
+          return { total: acc.total + total, count: acc.count + count };
+        },
+        { total: 0, count: 0 },
+      ),
+    ),
+  );
+  if (sum.count === 0) throw new Error('evaluate: the evaluation stream was empty');
+  return {
+    type: 'eval.result',
+    subnet: Object.fromEntries(Object.entries(subnet)),
+    metric,
+    value: sum.total / sum.count,
+    examples: sum.count,
+  };
+}
+
+/** The evaluator as xstate actor logic, for the experiment machine to invoke. */
+export const evaluatorActor = experimentPhase(evaluate);

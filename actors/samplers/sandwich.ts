@@ -1,0 +1,21 @@
+import { fromTransition } from 'xstate';
+import { SeededRandom } from '../../src/util/seeded-random';
+import type { SampleEvent, SamplerFactory, SamplerState } from './sampler';
+
+/** The sandwich rule (BigNAS): the max subnet, the min subnet, then `randomSubnets` uniform ones, in turn. */
+export const sandwichSampler: SamplerFactory = (space, { seed, randomSubnets = 2 }) =>
+  fromTransition(
+    (state: SamplerState, event: SampleEvent): SamplerState => {
+      const position = state.count % (2 + randomSubnets);
+      const random = new SeededRandom(0);
+      random.state = state.random;
+      const subnet =
+        position === 0
+          ? space.maximal(event.widthIndicator)
+          : position === 1
+            ? space.minimal(event.widthIndicator)
+            : space.sample(random, event.widthIndicator);
+      return { subnet, random: random.state, count: state.count + 1 };
+    },
+    { subnet: space.maximal(), random: seed >>> 0, count: 0 },
+  );

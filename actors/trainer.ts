@@ -1,0 +1,256 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Observer } from 'rxjs';
+import { createActor, type Snapshot } from 'xstate';
+import type { LonasEvent, SubnetRecord } from '../src/events';
+import { loadAdapter, saveAdapter, type SaveAdapterOptions } from '../src/io/peft';
+import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
+import { writeFileAtomic } from '../src/io/atomic-write';
+import type { SubnetConfig } from '../src/nas/search-space';
+import type { SuperNetwork } from '../src/nas/super-network';
+import { AdamW, clipByGlobalNorm, torchAdamW } from '../src/train/adamw';
+import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
+import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
+import type { Stage } from '../src/train/schedule';
+import { SeededRandom } from '../src/util/seeded-random';
+import { experimentPhase } from '../machines/experiment';
+import { stageSchedulerMachine, type StageSchedulerContext } from '../machines/stage-scheduler';
+import type { SamplerLogic, SamplerState } from './samplers/sampler';
+
+export interface TrainerInput {
+  network: SuperNetwork;
+  /** The task loss of one micro-batch under the active subnet (forward pass included). */
+  loss: (batch: MicroBatch) => tf.Scalar;
+  examples: Example[];
+  collate: (examples: Example[]) => MicroBatch;
+  stages: Stage[];
+  /** NNCF's global lr_schedule: one cosine from baseLr over the whole run. */
+  globalSchedule?: { baseLr: number };
+  sampler: SamplerLogic;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  epochs: number;
+  seed: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  outputDir: string;
+  saveStrategy: 'epoch' | 'no';
+  saveTotalLimit?: number;
+  /** Continue from the newest checkpoint in outputDir. */
+  resume?: boolean;
+  adapter: Omit<SaveAdapterOptions, 'subnet'>;
+  /** Set by a SIGINT/SIGTERM handler: checkpoint after the current micro-step and stop. */
+  stop?: { requested: boolean };
+  events?: Partial<Observer<LonasEvent>>;
+}
+
+export interface TrainResult {
+  epochs: number;
+  globalSteps: number;
+  interrupted: boolean;
+  losses: number[];
+}
+
+/** Everything needed to continue a run exactly where it stopped. */
+interface TrainerState {
+  version: 1;
+  epoch: number;
+  /** The next micro-batch of `epoch`. */
+  batch: number;
+  globalStep: number;
+  optimizerStep: number;
+  accumulated: number;
+  scheduler: Snapshot<unknown>;
+  sampler: Snapshot<unknown>;
+  dropoutRandom: number;
+  epochLoss: { sum: number; count: number };
+}
+
+const record = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
+
+/** Lets signal handlers and socket writes run between micro-steps. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Trains the super-adapter as LoNAS does: micro-batches in a seeded order; every sample_rate
+ * micro-steps a subnet from the sampler actor; the stage-scheduler machine's learning rate per
+ * micro-step; gradients accumulated over gradient_accumulation_steps, clipped to a global norm of
+ * 1, and applied by AdamW to the trainable variables only. It emits typed events, checkpoints
+ * each epoch (and on a stop request) and can resume from a checkpoint exactly.
+ */
+export async function train(input: TrainerInput): Promise<TrainResult> {
+  const { network, examples, batchSize, gradientAccumulationSteps: accumulation, epochs, seed } = input;
+  if (examples.length === 0) throw new Error('train: no training examples');
+  const emit = (event: LonasEvent) => input.events?.next?.(event);
+  const stepsPerEpoch = batchesPerEpoch(examples.length, batchSize);
+  const variables = network.trainableVariables();
+  const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: input.weightDecay ?? 0 });
+  const schedulerLogic = stageSchedulerMachine(input.stages, {
+    stepsPerEpoch,
+    globalSchedule: input.globalSchedule === undefined ? undefined : { ...input.globalSchedule, totalEpochs: epochs },
+  });
+  const dropoutRandom = new SeededRandom((seed ^ 0x5eed5eed) >>> 0);
+  let state: TrainerState | undefined;
+  let accumulated: tf.Tensor[] | undefined;
+  const resumeFrom = input.resume ? latestCheckpoint(input.outputDir) : undefined;
+  if (resumeFrom !== undefined) {
+    state = JSON.parse(fs.readFileSync(path.join(resumeFrom, 'trainer_state.json'), 'utf8')) as TrainerState;
+    loadAdapter(path.join(resumeFrom, 'adapter'), network);
+    const tensors = SafetensorsFile.open(path.join(resumeFrom, 'optimizer.safetensors'));
+    const read = (name: string, like: tf.Tensor) => tf.tensor(tensors.read(name).data, like.shape);
+    optimizer.step = state.optimizerStep;
+    optimizer.moments.forEach(({ m, v }, i) => {
+      tf.tidy(() => {
+        m.assign(read(`m.${i}`, m));
+        v.assign(read(`v.${i}`, v));
+      });
+    });
+    if (state.accumulated > 0) accumulated = variables.map((p, i) => read(`accumulated.${i}`, p));
+    dropoutRandom.state = state.dropoutRandom;
+  }
+  const scheduler = createActor(schedulerLogic, state === undefined ? {} : { snapshot: state.scheduler });
+  const sampler = createActor(input.sampler, state === undefined ? {} : { snapshot: state.sampler });
+  let lastStage = -1;
+  scheduler.subscribe((snapshot) => {
+    const context = snapshot.context as StageSchedulerContext;
+    if (context.stageIndex === lastStage) return;
+    lastStage = context.stageIndex;
+    emit({
+      type: 'train.stage',
+      stage: context.stageIndex,
+      epoch: context.epoch,
+      widthIndicator: context.widthIndicator,
+      sampleRate: context.sampleRate,
+    });
+  });
+  scheduler.start();
+  sampler.start();
+  network.activate((sampler.getSnapshot().context as SamplerState).subnet);
+  network.setDropoutSeeds(() => dropoutRandom.below(2 ** 31));
+
+  let { epoch, batch, globalStep, optimizerStep, epochLoss } = state ?? {
+    epoch: 0,
+    batch: 0,
+    globalStep: 0,
+    optimizerStep: 0,
+    epochLoss: { sum: 0, count: 0 },
+  };
+  let accumulatedCount = state?.accumulated ?? 0;
+  const losses: number[] = [];
+
+  /** Saves the run so that it resumes at micro-batch `next.batch` of epoch `next.epoch`. */
+  const checkpoint = (reason: 'epoch' | 'signal', next: { epoch: number; batch: number }) => {
+    const folder = writeCheckpoint(
+      input.outputDir,
+      globalStep,
+      (dir) => {
+        saveAdapter(path.join(dir, 'adapter'), network, input.adapter);
+        const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
+        optimizer.moments.forEach(({ m, v }, i) => {
+          tensors[`m.${i}`] = { shape: m.shape, data: m.dataSync() as Float32Array };
+          tensors[`v.${i}`] = { shape: v.shape, data: v.dataSync() as Float32Array };
+        });
+        accumulated?.forEach(
+          (g, i) => (tensors[`accumulated.${i}`] = { shape: g.shape, data: g.dataSync() as Float32Array }),
+        );
+        writeSafetensors(path.join(dir, 'optimizer.safetensors'), tensors);
+        const saved: TrainerState = {
+          version: 1,
+          epoch: next.epoch,
+          batch: next.batch,
+          globalStep,
+          optimizerStep,
+          accumulated: accumulatedCount,
+          scheduler: scheduler.getPersistedSnapshot(),
+          sampler: sampler.getPersistedSnapshot(),
+          dropoutRandom: dropoutRandom.state,
+          epochLoss,
+        };
+        writeFileAtomic(path.join(dir, 'trainer_state.json'), `${JSON.stringify(saved)}\n`);
+      },
+      input.saveTotalLimit,
+    );
+    emit({ type: 'train.checkpoint', folder, epoch, globalStep, reason });
+  };
+
+  try {
+    for (; epoch < epochs; epoch++, batch = 0) {
+      const order = epochOrder(examples.length, seed, epoch);
+      for (; batch < stepsPerEpoch; batch++) {
+        const started = performance.now();
+        scheduler.send({ type: 'MICRO_STEP' });
+        const { lr, widthIndicator, sampleRate, stageIndex } = scheduler.getSnapshot().context as StageSchedulerContext;
+        if (globalStep % sampleRate === 0) {
+          sampler.send({ type: 'SAMPLE', widthIndicator });
+          network.activate((sampler.getSnapshot().context as SamplerState).subnet);
+        }
+        const microBatch = input.collate(batchExamples(examples, order, batchSize, batch));
+        const { value, grads } = tf.variableGrads(
+          () => tf.div(input.loss(microBatch), accumulation) as tf.Scalar,
+          variables,
+        );
+        const loss = value.dataSync()[0] * accumulation;
+        value.dispose();
+        const gradients = variables.map((v) => grads[v.name]);
+        if (accumulated === undefined) {
+          accumulated = gradients;
+        } else {
+          const previous = accumulated;
+          accumulated = previous.map((g, i) => tf.add(g, gradients[i]));
+          tf.dispose([...previous, ...gradients]);
+        }
+        accumulatedCount += 1;
+        // transformers 4.31: step every `accumulation` micro-steps, or at the end of an epoch shorter than a window.
+        const windowFull =
+          (batch + 1) % accumulation === 0 || (stepsPerEpoch <= accumulation && batch + 1 === stepsPerEpoch);
+        if (windowFull) {
+          const { clipped } = clipByGlobalNorm(accumulated, input.maxGradNorm ?? 1);
+          optimizer.apply(clipped, lr);
+          tf.dispose([...clipped, ...accumulated]);
+          accumulated = undefined;
+          accumulatedCount = 0;
+          optimizerStep += 1;
+        }
+        globalStep += 1;
+        losses.push(loss);
+        epochLoss = { sum: epochLoss.sum + loss, count: epochLoss.count + 1 };
+        const seconds = (performance.now() - started) / 1000;
+        emit({
+          type: 'train.step',
+          epoch,
+          step: batch + 1,
+          globalStep,
+          optimizerStep,
+          stage: stageIndex,
+          lr,
+          loss,
+          subnet: record(network.subnet),
+          examplesPerSecond: microBatch.inputIds.length / Math.max(seconds, 1e-9),
+        });
+        await yieldToEventLoop();
+        if (input.stop?.requested) {
+          checkpoint('signal', { epoch, batch: batch + 1 });
+          emit({ type: 'train.done', epochs: epoch, globalSteps: globalStep, interrupted: true });
+          return { epochs: epoch, globalSteps: globalStep, interrupted: true, losses };
+        }
+      }
+      scheduler.send({ type: 'EPOCH_END' });
+      emit({ type: 'train.epoch', epoch, meanLoss: epochLoss.sum / Math.max(1, epochLoss.count) });
+      epochLoss = { sum: 0, count: 0 };
+      if (input.saveStrategy === 'epoch') checkpoint('epoch', { epoch: epoch + 1, batch: 0 });
+    }
+    saveAdapter(input.outputDir, network, input.adapter);
+    emit({ type: 'train.done', epochs, globalSteps: globalStep, interrupted: false });
+    return { epochs, globalSteps: globalStep, interrupted: false, losses };
+  } finally {
+    network.setDropoutSeeds(undefined);
+    scheduler.stop();
+    sampler.stop();
+    if (accumulated !== undefined) tf.dispose(accumulated);
+    optimizer.dispose();
+  }
+}
+
+/** The trainer as xstate actor logic, for the experiment machine to invoke. */
+export const trainerActor = experimentPhase(train);

@@ -1,0 +1,66 @@
+/**
+ * The typed events lonas's actors emit. Each is a plain serialisable object: what the trainer
+ * emits is what a results file records and what a live client receives.
+ */
+
+/** A subnet as {group index: width}, with string keys as JSON writes them. */
+export type SubnetRecord = Record<string, number>;
+
+/** One micro-step of training. */
+export interface TrainStepEvent {
+  type: 'train.step';
+  epoch: number;
+  /** Micro-step within the epoch (1-based). */
+  step: number;
+  /** Micro-steps since the start of the run. */
+  globalStep: number;
+  /** Optimizer steps taken so far. */
+  optimizerStep: number;
+  stage: number;
+  lr: number;
+  loss: number;
+  subnet: SubnetRecord;
+  examplesPerSecond: number;
+}
+
+/** The stage scheduler entered a stage. */
+export interface StageEvent {
+  type: 'train.stage';
+  stage: number;
+  epoch: number;
+  widthIndicator: number;
+  sampleRate: number;
+}
+
+export interface EpochEvent {
+  type: 'train.epoch';
+  epoch: number;
+  meanLoss: number;
+}
+
+export interface CheckpointEvent {
+  type: 'train.checkpoint';
+  folder: string;
+  epoch: number;
+  globalStep: number;
+  reason: 'epoch' | 'signal';
+}
+
+export interface TrainDoneEvent {
+  type: 'train.done';
+  epochs: number;
+  globalSteps: number;
+  interrupted: boolean;
+}
+
+/** One subnet evaluated. */
+export interface EvaluationEvent {
+  type: 'eval.result';
+  subnet: SubnetRecord;
+  metric: string;
+  value: number;
+  examples: number;
+}
+
+export type TrainEvent = TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;
+export type LonasEvent = TrainEvent | EvaluationEvent;

@@ -1,0 +1,122 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import { from } from 'rxjs';
+import { createActor, toPromise } from 'xstate';
+import { evaluate, lossScore } from '../../actors/evaluator';
+import { train, trainerActor } from '../../actors/trainer';
+import { experimentMachine, experimentPhase } from '../../machines/experiment';
+import { selectBackend } from '../../src/backend';
+import type { LonasEvent, TrainStepEvent } from '../../src/events';
+import { Linear } from '../../src/nn/linear';
+import { stageLearningRate } from '../../src/train/schedule';
+import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
+import { tinyTraining } from '../support/training';
+
+describe('the trainer actor', () => {
+  const tiny = makeTinyCheckpoints();
+  beforeAll(() => selectBackend({ requested: 'wasm', log: () => {} }));
+  afterAll(() => tiny.remove());
+
+  it('lowers the loss, sampling a subnet per micro-batch, with stage and lr events', async () => {
+    const events: LonasEvent[] = [];
+    const { input, network, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/run`, {
+      events: { next: (e) => events.push(e) },
+    });
+    const frozen = (network.layers.get('model.layers.0.mlp.gate_proj')?.base as Linear).weight.dataSync().slice();
+    const result = await train(input);
+    const steps = events.filter((e): e is TrainStepEvent => e.type === 'train.step');
+    expect(steps).toHaveLength(18);
+    const epochs = events.filter((e) => e.type === 'train.epoch').map((e) => (e as { meanLoss: number }).meanLoss);
+    expect(epochs[2]).toBeLessThan(epochs[0] * 0.8);
+    expect(events[0]).toEqual({ type: 'train.stage', stage: 0, epoch: 0, widthIndicator: 5, sampleRate: 1 });
+    expect(new Set(steps.map((s) => JSON.stringify(s.subnet))).size).toBeGreaterThan(10);
+    expect(steps[0].lr).toBeCloseTo(stageLearningRate(input.stages[0], 0, 1, 6), 12);
+    expect(steps.every((s) => s.examplesPerSecond > 0 && Number.isFinite(s.loss))).toBe(true);
+    expect(steps.map((s) => s.optimizerStep).slice(0, 4)).toEqual([0, 1, 1, 2]);
+    expect(result).toMatchObject({ epochs: 3, globalSteps: 18, interrupted: false });
+    // The base stays frozen; the adapter and checkpoints are written.
+    expect((network.layers.get('model.layers.0.mlp.gate_proj')?.base as Linear).weight.dataSync()).toEqual(frozen);
+    expect(fs.existsSync(`${tiny.folder}/run/adapter_model.safetensors`)).toBe(true);
+    expect(fs.readdirSync(`${tiny.folder}/run`).filter((f) => f.startsWith('checkpoint-'))).toHaveLength(3);
+    loaded.model.dispose();
+  });
+
+  it('keeps the tensor count flat across training steps', async () => {
+    const counts: number[] = [];
+    const { input, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/flat`, {
+      saveStrategy: 'no',
+      events: { next: (e) => e.type === 'train.step' && counts.push(tf.memory().numTensors) },
+    });
+    await train(input);
+    // Between optimizer steps the accumulated gradients are held: compare like with like.
+    const afterUpdates = counts.filter((_, i) => i % 2 === 1);
+    expect(new Set(afterUpdates.slice(1)).size).toBe(1);
+    const midWindow = counts.filter((_, i) => i % 2 === 0);
+    expect(new Set(midWindow.slice(1)).size).toBe(1);
+    loaded.model.dispose();
+  });
+
+  it('keeps only the newest save_total_limit checkpoints', async () => {
+    const { input, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/limit`, { saveTotalLimit: 2 });
+    await train(input);
+    expect(
+      fs
+        .readdirSync(`${tiny.folder}/limit`)
+        .filter((f) => f.startsWith('checkpoint-'))
+        .sort(),
+    ).toEqual(['checkpoint-12', 'checkpoint-18']);
+    loaded.model.dispose();
+  });
+
+  it('evaluates a subnet on a stream of batches', async () => {
+    const { input, network, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/eval`);
+    const batches = from([0, 1].map((b) => input.collate(input.examples.slice(4 * b, 4 * b + 4))));
+    const result = await evaluate({
+      network,
+      subnet: network.plan.space.minimal(),
+      batches,
+      metric: 'loss',
+      score: lossScore(input.loss),
+    });
+    expect(result).toMatchObject({ type: 'eval.result', metric: 'loss', examples: 8 });
+    expect(result.value).toBeGreaterThan(0);
+    expect(network.subnet).toEqual(network.plan.space.minimal());
+    loaded.model.dispose();
+  });
+
+  describe('the experiment machine', () => {
+    it('runs load -> train -> test, skipping search when not asked, with the trainer actor', async () => {
+      const { input, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/machine`, {
+        epochs: 1,
+        saveStrategy: 'no',
+      });
+      const visited: string[] = [];
+      const machine = experimentMachine.provide({
+        actors: {
+          load: experimentPhase(async () => input),
+          train: trainerActor,
+          test: experimentPhase(async () => ({ accuracy: 0.5 })),
+        },
+      });
+      const actor = createActor(machine, { input: { doTrain: true, doTest: true, doSearch: false } });
+      actor.subscribe((s) => visited.push(String(s.value)));
+      actor.start();
+      await toPromise(actor);
+      const { value, context } = actor.getSnapshot();
+      expect(value).toBe('done');
+      expect(visited).toEqual(expect.arrayContaining(['load', 'train', 'test', 'done']));
+      expect(visited).not.toContain('search');
+      expect(context.results).toMatchObject({ train: { epochs: 1, interrupted: false }, test: { accuracy: 0.5 } });
+      loaded.model.dispose();
+    });
+
+    it('ends in failed with the reason when a phase throws', async () => {
+      const actor = createActor(experimentMachine, {
+        input: { doTrain: true, doTest: false, doSearch: false },
+      }).start();
+      await toPromise(actor);
+      expect(actor.getSnapshot().value).toBe('failed');
+      expect(actor.getSnapshot().context.reason).toBe("experiment: no 'load' actor was provided");
+    });
+  });
+});

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend';
+import { AdamW, clipByGlobalNorm } from '../../src/train/adamw';
+import { causalLmLoss, IGNORE_INDEX } from '../../src/train/losses';
+import { collate, epochOrder } from '../../src/train/batches';
+
+describe('training pieces', () => {
+  beforeAll(() => selectBackend({ requested: 'wasm', log: () => {} }));
+
+  it('AdamW matches torch.optim.AdamW step by step, decoupled weight decay included', () => {
+    const p = tf.variable(tf.tensor1d([1, -2]));
+    const adam = new AdamW([p], { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1 });
+    const grads = [
+      [0.5, -1],
+      [0.25, 2],
+    ];
+    let [m, v, value] = [
+      [0, 0],
+      [0, 0],
+      [1, -2],
+    ];
+    grads.forEach((g, step) => {
+      adam.apply([tf.tensor1d(g)], 0.01);
+      value = value.map((x) => x * (1 - 0.01 * 0.1));
+      m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
+      v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] ** 2);
+      const t = step + 1;
+      value = value.map((x, i) => x - (0.01 * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v[i] / (1 - 0.999 ** t)) + 1e-8));
+    });
+    const got = p.dataSync();
+    value.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 6));
+  });
+
+  it('clips the global gradient norm as torch.nn.utils.clip_grad_norm_ does', () => {
+    const { clipped, norm } = clipByGlobalNorm([tf.tensor1d([3, 0]), tf.tensor1d([0, 4])], 1);
+    expect(norm).toBeCloseTo(5, 6);
+    expect(Array.from(clipped[0].dataSync())[0]).toBeCloseTo(3 / (5 + 1e-6), 6);
+    expect(clipByGlobalNorm([tf.tensor1d([0.3])], 1).clipped[0].dataSync()[0]).toBeCloseTo(0.3, 7);
+  });
+
+  it('takes the causal LM loss over shifted labels, skipping ignored ones', () => {
+    // Vocabulary 2; logits favour token 1 everywhere.
+    const logits = tf.tensor3d([
+      [
+        [0, 1],
+        [0, 1],
+        [0, 1],
+      ],
+    ]);
+    const p1 = Math.exp(1) / (1 + Math.exp(1));
+    const loss = causalLmLoss(logits, [[5, 1, 0]]).dataSync()[0];
+    expect(loss).toBeCloseTo(-(Math.log(p1) + Math.log(1 - p1)) / 2, 6);
+    expect(causalLmLoss(logits, [[5, IGNORE_INDEX, 0]]).dataSync()[0]).toBeCloseTo(-Math.log(1 - p1), 6);
+  });
+
+  it('collates as DataCollatorForSeq2Seq: pad ids, -100 labels, multiples of 8, left padding', () => {
+    const batch = collate([{ inputIds: [1, 5, 6] }, { inputIds: [1, 7] }], {
+      padTokenId: 0,
+      paddingSide: 'left',
+      padToMultipleOf: 8,
+    });
+    expect(batch.inputIds[1]).toEqual([0, 0, 0, 0, 0, 0, 1, 7]);
+    expect(batch.attentionMask[1]).toEqual([0, 0, 0, 0, 0, 0, 1, 1]);
+    expect(batch.labels[1]).toEqual([...new Array(6).fill(IGNORE_INDEX), 1, 7]);
+  });
+
+  it('orders each epoch by a seeded permutation', () => {
+    expect(epochOrder(10, 1, 0)).toEqual(epochOrder(10, 1, 0));
+    expect(epochOrder(10, 1, 0)).not.toEqual(epochOrder(10, 1, 1));
+    expect([...epochOrder(10, 1, 3)].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+  });
+});
