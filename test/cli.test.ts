@@ -204,3 +204,44 @@ describe('lonas cost and export', () => {
     expect(missing.stderr).toContain('nothing: no adapter_config.json');
   });
 });
+
+describe('lonas train', () => {
+  const tiny = makeTinyCheckpoints();
+  afterAll(() => tiny.remove());
+
+  it('refuses a bad schedule before loading anything', async () => {
+    const config = JSON.parse(fs.readFileSync(`${__dirname}/../configs/tiny/llama.json`, 'utf8'));
+    config.bootstrapNAS.training.schedule.list_stage_descriptions[0].epochs = 0;
+    fs.writeFileSync(`${tiny.folder}/bad.json`, JSON.stringify(config));
+    fs.writeFileSync(`${tiny.folder}/corpus.json`, JSON.stringify(['the cat']));
+    const args = [
+      '--nncf_config',
+      `${tiny.folder}/bad.json`,
+      '--train_file',
+      `${tiny.folder}/corpus.json`,
+      '--output_dir',
+      `${tiny.folder}/out`,
+    ];
+    const { code, stderr } = await cli(['train', '--model_name_or_path', `${tiny.folder}/no-model-here`, ...args]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('bad.json: list_stage_descriptions[0]: epochs must be a positive integer, got 0');
+    expect(stderr).not.toContain('backend');
+  });
+
+  it('names a malformed line of the training file', async () => {
+    fs.writeFileSync(`${tiny.folder}/broken.jsonl`, '{"text": "fine"}\n{"text": 3}\n');
+    const { code, stderr } = await cli([
+      'train',
+      '--model_name_or_path',
+      tiny.path('llama'),
+      '--nncf_config',
+      `${__dirname}/../configs/tiny/llama.json`,
+      '--train_file',
+      `${tiny.folder}/broken.jsonl`,
+      '--output_dir',
+      `${tiny.folder}/out2`,
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('broken.jsonl:2: expected a string or an object with a "text" string');
+  });
+});

@@ -1,0 +1,38 @@
+import { Subject } from 'rxjs';
+import type { LonasEvent } from '../../src/events';
+import { showTrainingProgress } from '../../src/util/progress-bar';
+
+const step = (globalStep: number): LonasEvent => ({
+  type: 'train.step',
+  epoch: 0,
+  step: globalStep,
+  globalStep,
+  optimizerStep: globalStep,
+  stage: 0,
+  lr: 1e-3,
+  loss: 2.5,
+  subnet: {},
+  examplesPerSecond: 10,
+});
+
+describe('the training progress bar', () => {
+  it('draws on a terminal', () => {
+    const frames: string[] = [];
+    const events = new Subject<LonasEvent>();
+    const stream = { isTTY: true, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
+    showTrainingProgress(events, 4, stream);
+    events.next(step(2));
+    events.next({ type: 'train.done', epochs: 1, globalSteps: 4, interrupted: false });
+    expect(frames[0]).toMatch(/^\r\[={15}> {14}\]  50% step 2\/4 epoch 1 stage 0 loss 2\.5000 lr 1\.00e-3$/);
+    expect(frames[1]).toBe('\n');
+  });
+
+  it('stays silent when the output is not a terminal', () => {
+    const frames: string[] = [];
+    const events = new Subject<LonasEvent>();
+    const stream = { isTTY: false, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
+    expect(showTrainingProgress(events, 4, stream)).toBeUndefined();
+    events.next(step(1));
+    expect(frames).toEqual([]);
+  });
+});
