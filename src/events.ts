@@ -62,5 +62,40 @@ export interface EvaluationEvent {
   examples: number;
 }
 
+/** One candidate of a search, evaluated (or found in the cache). */
+export interface SearchCandidateEvent {
+  type: 'search.candidate';
+  generation: number;
+  subnet: SubnetRecord;
+  /** MACs in millions, as NNCF reports them. */
+  macs: number;
+  accuracy: number;
+  cached: boolean;
+}
+
+/** A search point on the front. */
+export interface FrontPoint {
+  subnet: SubnetRecord;
+  macs: number;
+  accuracy: number;
+}
+
+export interface SearchGenerationEvent {
+  type: 'search.generation';
+  generation: number;
+  evaluated: number;
+  front: FrontPoint[];
+  hypervolume: number;
+}
+
+export interface SearchDoneEvent {
+  type: 'search.done';
+  best: FrontPoint;
+  /** Whether the best subnet clears ref_acc - acc_delta (else it is the max subnet). */
+  meetsReference: boolean;
+  evaluated: number;
+}
+
 export type TrainEvent = TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;
-export type LonasEvent = TrainEvent | EvaluationEvent;
+export type SearchEvent = SearchCandidateEvent | SearchGenerationEvent | SearchDoneEvent;
+export type LonasEvent = TrainEvent | EvaluationEvent | SearchEvent;

@@ -1,0 +1,163 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Observer } from 'rxjs';
+import { experimentPhase } from '../machines/experiment';
+import type { FrontPoint, LonasEvent, SubnetRecord } from '../src/events';
+import { writeFileAtomic } from '../src/io/atomic-write';
+import type { SearchSpace, SubnetConfig } from '../src/nas/search-space';
+import { hypervolume2d } from '../src/search/hypervolume';
+import { csvRow, geneTuple, progressionRow, readCacheCsv } from '../src/search/nncf-files';
+import { paretoFront } from '../src/search/pareto';
+import { renderProgression } from '../src/search/progression-plot';
+import type { SearchStrategy } from '../src/search/strategy';
+
+export interface SearchInput {
+  space: SearchSpace;
+  strategy: SearchStrategy;
+  algorithm: string;
+  /** Rounded down to a multiple of population, as NNCF does. */
+  numEvals: number;
+  population: number;
+  /** The efficiency objective of a subnet, in millions of MACs. */
+  macs: (subnet: SubnetConfig) => number;
+  /** The accuracy objective, through the evaluator. */
+  accuracy: (subnet: SubnetConfig) => Promise<number>;
+  refAcc: number;
+  accDelta: number;
+  /** The hypervolume's reference point in (MACs, -accuracy); default (1.1 x the max subnet's MACs, 0). */
+  hypervolumeReference?: [number, number];
+  /** Where the NNCF outputs go; its caches, if present, are reused (a restarted search resumes). */
+  outputDir: string;
+  events?: Partial<Observer<LonasEvent>>;
+}
+
+export interface SearchResult {
+  best: FrontPoint;
+  meetsReference: boolean;
+  front: FrontPoint[];
+  hypervolumes: number[];
+  evaluated: number;
+  /** Candidates evaluated in this run (the rest came from the cache). */
+  computed: number;
+}
+
+const record = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
+
+/**
+ * Runs a search strategy the way NNCF's SearchAlgorithm does: generations of `population`
+ * candidates asked of the strategy, each scored on (MACs, -accuracy) through the evaluators with
+ * a cache keyed on the genes, `num_evals` in all. Writes search_progression.csv, cache_MACs.csv,
+ * cache_top1_acc.csv, search_progression.png/.svg, best_subnet.json and search_summary.json
+ * (the front and the hypervolume per generation). "Best" is NNCF's: the cheapest subnet whose
+ * accuracy exceeds ref_acc - acc_delta, else the max subnet.
+ */
+export async function search(input: SearchInput): Promise<SearchResult> {
+  const { space, strategy, population, outputDir } = input;
+  if (population < 1 || population > input.numEvals) {
+    throw new Error(`search: population ${population} must be between 1 and num_evals ${input.numEvals}`);
+  }
+  const emit = (event: LonasEvent) => input.events?.next?.(event);
+  const generations = Math.floor(input.numEvals / population);
+  fs.mkdirSync(outputDir, { recursive: true });
+  const macsCache = readCacheCsv(path.join(outputDir, 'cache_MACs.csv'));
+  const accuracyCache = readCacheCsv(path.join(outputDir, 'cache_top1_acc.csv'));
+  const subnetOf = (genes: number[]): SubnetConfig =>
+    Object.fromEntries(genes.map((g, i) => [i, space.groups[i].widths[g]]));
+  const genesOf = (subnet: SubnetConfig) => space.groups.map((group, i) => group.widths.indexOf(subnet[i]));
+  const points: Array<FrontPoint & { generation: number }> = [];
+  const progression: string[] = [];
+  const hypervolumes: number[] = [];
+  let computed = 0;
+
+  const score = async (genes: number[]) => {
+    const key = geneTuple(genes);
+    const subnet = subnetOf(genes);
+    const cached = macsCache.has(key) && accuracyCache.has(key);
+    if (!cached) {
+      macsCache.set(key, input.macs(subnet));
+      accuracyCache.set(key, -(await input.accuracy(subnet)));
+      computed += 1;
+      // The caches are rewritten whole after every evaluation, so an interruption loses at most one.
+      const rows = (cache: Map<string, number>) => [...cache].map(([k, v]) => `${csvRow([k, v])}\n`).join('');
+      writeFileAtomic(path.join(outputDir, 'cache_MACs.csv'), rows(macsCache));
+      writeFileAtomic(path.join(outputDir, 'cache_top1_acc.csv'), rows(accuracyCache));
+    }
+    return { subnet, macs: macsCache.get(key) as number, accuracy: -(accuracyCache.get(key) as number), cached };
+  };
+
+  const maximal = await score(genesOf(space.maximal()));
+  const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
+  for (let generation = 0; generation < generations; generation++) {
+    const asked = strategy.ask();
+    if (asked.length === 0) break;
+    const objectives: number[][] = [];
+    for (const genes of asked) {
+      const { subnet, macs, accuracy, cached } = await score(genes);
+      objectives.push([macs, -accuracy]);
+      points.push({ subnet: record(subnet), macs, accuracy, generation });
+      progression.push(progressionRow(subnet, macs, accuracy));
+      emit({ type: 'search.candidate', generation, subnet: record(subnet), macs, accuracy, cached });
+    }
+    strategy.tell(asked, objectives);
+    const all = points.map((p) => [p.macs, -p.accuracy]);
+    const front = paretoFront(all).map((i) => points[i]);
+    hypervolumes.push(hypervolume2d(all, reference));
+    writeFileAtomic(path.join(outputDir, 'search_progression.csv'), `${progression.join('\n')}\n`);
+    emit({
+      type: 'search.generation',
+      generation,
+      evaluated: points.length,
+      front: front.map(({ subnet, macs, accuracy }) => ({ subnet, macs, accuracy })),
+      hypervolume: hypervolumes[hypervolumes.length - 1],
+    });
+  }
+
+  const threshold = input.refAcc - input.accDelta;
+  const qualifying = points.filter((p) => p.accuracy > threshold).sort((a, b) => a.macs - b.macs);
+  const meetsReference = qualifying.length > 0;
+  const best: FrontPoint = meetsReference
+    ? { subnet: qualifying[0].subnet, macs: qualifying[0].macs, accuracy: qualifying[0].accuracy }
+    : { subnet: record(maximal.subnet), macs: maximal.macs, accuracy: maximal.accuracy };
+  const front = paretoFront(points.map((p) => [p.macs, -p.accuracy])).map((i) => points[i]);
+  const frontPoints = front
+    .map(({ subnet, macs, accuracy }) => ({ subnet, macs, accuracy }))
+    .sort((a, b) => a.macs - b.macs);
+
+  const { svg, png } = await renderProgression(
+    points,
+    { macs: maximal.macs, accuracy: input.refAcc },
+    best,
+    input.algorithm,
+  );
+  writeFileAtomic(path.join(outputDir, 'search_progression.svg'), svg);
+  writeFileAtomic(path.join(outputDir, 'search_progression.png'), png);
+  writeFileAtomic(
+    path.join(outputDir, 'best_subnet.json'),
+    `${JSON.stringify({ ...space.toJson(best.subnet as SubnetConfig), macs: best.macs, accuracy: best.accuracy, meets_reference: meetsReference }, null, 2)}\n`,
+  );
+  writeFileAtomic(
+    path.join(outputDir, 'search_summary.json'),
+    `${JSON.stringify(
+      {
+        algorithm: input.algorithm,
+        num_evals: generations * population,
+        population,
+        evaluated: points.length,
+        ref_acc: input.refAcc,
+        acc_delta: input.accDelta,
+        maximal: { macs: maximal.macs, accuracy: maximal.accuracy },
+        best,
+        pareto_front: frontPoints,
+        hypervolume_reference: reference,
+        hypervolume_per_generation: hypervolumes,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  emit({ type: 'search.done', best, meetsReference, evaluated: points.length });
+  return { best, meetsReference, front: frontPoints, hypervolumes, evaluated: points.length, computed };
+}
+
+/** The search as xstate actor logic, for the experiment machine to invoke. */
+export const searchActor = experimentPhase(search);

@@ -1,0 +1,70 @@
+/** Pareto machinery for minimisation. */
+
+/** a dominates b: no worse in every objective, better in one. */
+export function dominates(a: number[], b: number[]): boolean {
+  let better = false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] > b[i]) return false;
+    if (a[i] < b[i]) better = true;
+  }
+  return better;
+}
+
+/** Fast non-dominated sort (Deb et al.): fronts of indices, best first. */
+export function nonDominatedFronts(objectives: number[][]): number[][] {
+  const n = objectives.length;
+  const dominatedBy = Array.from({ length: n }, () => 0);
+  const dominating: number[][] = Array.from({ length: n }, () => []);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (dominates(objectives[i], objectives[j])) {
+        dominating[i].push(j);
+        dominatedBy[j]++;
+      } else if (dominates(objectives[j], objectives[i])) {
+        dominating[j].push(i);
+        dominatedBy[i]++;
+      }
+    }
+  }
+  const fronts: number[][] = [];
+  let current = [...Array(n).keys()].filter((i) => dominatedBy[i] === 0);
+  while (current.length > 0) {
+    fronts.push(current);
+    const next: number[] = [];
+    for (const i of current) {
+      for (const j of dominating[i]) if (--dominatedBy[j] === 0) next.push(j);
+    }
+    current = next;
+  }
+  return fronts;
+}
+
+/** Crowding distance of each member of a front (boundary points infinite), as in NSGA-II. */
+export function crowdingDistances(objectives: number[][], front: number[]): Map<number, number> {
+  const distance = new Map(front.map((i) => [i, 0]));
+  if (front.length <= 2) {
+    for (const i of front) distance.set(i, Infinity);
+    return distance;
+  }
+  const m = objectives[front[0]].length;
+  for (let k = 0; k < m; k++) {
+    const sorted = [...front].sort((a, b) => objectives[a][k] - objectives[b][k]);
+    const span = objectives[sorted[sorted.length - 1]][k] - objectives[sorted[0]][k];
+    distance.set(sorted[0], Infinity);
+    distance.set(sorted[sorted.length - 1], Infinity);
+    if (span === 0) continue;
+    for (let s = 1; s < sorted.length - 1; s++) {
+      const i = sorted[s];
+      distance.set(
+        i,
+        (distance.get(i) as number) + (objectives[sorted[s + 1]][k] - objectives[sorted[s - 1]][k]) / span,
+      );
+    }
+  }
+  return distance;
+}
+
+/** The indices of the non-dominated points. */
+export function paretoFront(objectives: number[][]): number[] {
+  return nonDominatedFronts(objectives)[0] ?? [];
+}

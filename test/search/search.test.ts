@@ -1,0 +1,132 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { search, type SearchInput } from '../../actors/search';
+import { strategyNamed } from '../../actors/strategies/registry';
+import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';
+import { hypervolume2d } from '../../src/search/hypervolume';
+import { crowdingDistances, nonDominatedFronts } from '../../src/search/pareto';
+
+/**
+ * ZDT1 on integer genes: 10 genes of 11 levels (x = index / 10). Its Pareto front is x2..x10 = 0,
+ * f2 = 1 - sqrt(f1), so the optimal hypervolume of the 11 reachable front points is known.
+ */
+const GENES = 10;
+const LEVELS = 11;
+const space = new SearchSpace(
+  Array.from({ length: GENES }, (_, i) => ({
+    kind: 'width' as const,
+    modules: [`m${i}`],
+    widths: Array.from({ length: LEVELS }, (_, l) => LEVELS - l),
+  })),
+);
+const xOf = (subnet: SubnetConfig) => space.groups.map((g, i) => g.widths.indexOf(subnet[i]) / (LEVELS - 1));
+const zdt1 = (x: number[]) => {
+  const g = 1 + (9 * x.slice(1).reduce((a, b) => a + b, 0)) / (GENES - 1);
+  return [x[0], g * (1 - Math.sqrt(x[0] / g))];
+};
+// Objectives as the search sees them: MACs = f1, accuracy = 1.1 - f2, so (MACs, -accuracy) against (1.1, 0) is ZDT1 against (1.1, 1.1).
+const optimal = hypervolume2d(
+  Array.from({ length: LEVELS }, (_, l) => zdt1([l / (LEVELS - 1), ...new Array(GENES - 1).fill(0)])),
+  [1.1, 1.1],
+);
+
+function problem(algorithm: string, outputDir: string, numEvals: number, population: number, seed = 0): SearchInput {
+  return {
+    space,
+    strategy: strategyNamed(algorithm)({ choices: space.groups.map((g) => g.widths.length), population, seed }),
+    algorithm,
+    numEvals,
+    population,
+    macs: (subnet) => zdt1(xOf(subnet))[0],
+    accuracy: async (subnet) => 1.1 - zdt1(xOf(subnet))[1],
+    refAcc: 0.45,
+    accDelta: 0.01,
+    hypervolumeReference: [1.1, 0],
+    outputDir,
+  };
+}
+
+describe('search strategies on an analytic problem', () => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-search-'));
+  afterAll(() => fs.rmSync(folder, { recursive: true, force: true }));
+
+  it('NSGA-II reaches at least 95% of the optimal hypervolume in 1500 evaluations; random search does not', async () => {
+    const nsga2 = await search(problem('NSGA2', path.join(folder, 'nsga2'), 1500, 50));
+    const random = await search(problem('random', path.join(folder, 'random'), 1500, 50));
+    const share = (result: { hypervolumes: number[] }) => result.hypervolumes[result.hypervolumes.length - 1] / optimal;
+    expect(share(nsga2)).toBeGreaterThanOrEqual(0.95);
+    expect(share(random)).toBeLessThan(share(nsga2));
+    expect(share(random)).toBeLessThan(0.5);
+    // The hypervolume never falls from one generation to the next.
+    expect(nsga2.hypervolumes.every((h, i) => i === 0 || h >= nsga2.hypervolumes[i - 1])).toBe(true);
+    expect(nsga2.evaluated).toBe(1500);
+  });
+
+  it("writes NNCF's files: progression CSV, caches, plot, best subnet, summary", async () => {
+    const out = path.join(folder, 'files');
+    const result = await search(problem('NSGA2', out, 40, 8));
+    const progression = fs.readFileSync(path.join(out, 'search_progression.csv'), 'utf8').trim().split('\n');
+    expect(progression).toHaveLength(40);
+    expect(progression[0]).toMatch(
+      /^"OrderedDict\(\[\(<ElasticityDim\.WIDTH: 'width'>, \{0: \d+, 1: \d+, .*\}\)\]\)",MACs,[\d.e-]+,top1_acc,-?[\d.e-]+$/,
+    );
+    const cache = fs.readFileSync(path.join(out, 'cache_MACs.csv'), 'utf8').trim().split('\n');
+    expect(cache[0]).toMatch(/^"\(\d+(, \d+){9}\)",[\d.e-]+$/);
+    expect(fs.readFileSync(path.join(out, 'search_progression.png')).subarray(1, 4).toString()).toBe('PNG');
+    const best = JSON.parse(fs.readFileSync(path.join(out, 'best_subnet.json'), 'utf8'));
+    expect(best.groups).toHaveLength(GENES);
+    // NNCF's rule: the cheapest subnet above ref_acc - acc_delta, else the max subnet.
+    const rows = progression.map((line) => line.split(',').slice(-4));
+    const qualifying = rows.filter(([, , , acc]) => -Number(acc) > 0.44).map(([, macs]) => Number(macs));
+    if (qualifying.length > 0) {
+      expect(result.meetsReference).toBe(true);
+      expect(best.macs).toBe(Math.min(...qualifying));
+    } else {
+      expect(result.meetsReference).toBe(false);
+      expect(best.subnet).toEqual(Object.fromEntries(Object.entries(space.maximal()).map(([k, v]) => [k, v])));
+    }
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'search_summary.json'), 'utf8'));
+    expect(summary.hypervolume_per_generation).toHaveLength(5);
+    expect(summary.pareto_front.length).toBeGreaterThan(0);
+  });
+
+  it('resumes from its cache without re-evaluating finished candidates', async () => {
+    const out = path.join(folder, 'resume');
+    let calls = 0;
+    const interrupted = problem('NSGA2', out, 48, 8, 3);
+    interrupted.accuracy = async (subnet) => {
+      if (++calls > 20) throw new Error('interrupted');
+      return 1.1 - zdt1(xOf(subnet))[1];
+    };
+    await expect(search(interrupted)).rejects.toThrow('interrupted');
+    const resumed = await search(problem('NSGA2', out, 48, 8, 3));
+    const uninterrupted = await search(problem('NSGA2', path.join(folder, 'whole'), 48, 8, 3));
+    // 20 were cached before the interruption (the max subnet among them).
+    expect(resumed.computed).toBe(uninterrupted.computed - 20);
+    expect(resumed.front).toEqual(uninterrupted.front);
+    expect((await search(problem('NSGA2', out, 48, 8, 3))).computed).toBe(0);
+  });
+});
+
+describe('Pareto tools', () => {
+  it('sorts fronts and measures crowding and hypervolume', () => {
+    const points = [
+      [1, 5],
+      [2, 3],
+      [3, 4],
+      [4, 1],
+      [5, 5],
+    ];
+    expect(nonDominatedFronts(points)).toEqual([[0, 1, 3], [2], [4]]);
+    const crowding = crowdingDistances(points, [0, 1, 3]);
+    expect(crowding.get(0)).toBe(Infinity);
+    expect(crowding.get(1)).toBeCloseTo((4 - 1) / 3 + (5 - 1) / 4, 12);
+    // Rectangles against (6, 6): (6-1)(6-5) + (6-2)(5-3) + (6-4)(3-1) = 5 + 8 + 4.
+    expect(hypervolume2d(points, [6, 6])).toBe(17);
+  });
+
+  it('names an unknown search algorithm', () => {
+    expect(() => strategyNamed('CMA-ES')).toThrow("unknown search algorithm 'CMA-ES' (known: NSGA2, random, local)");
+  });
+});
