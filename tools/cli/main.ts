@@ -11,10 +11,20 @@ import { backendCommand } from './backend-command';
 import { costCommand } from './cost-command';
 import { exportCommand } from './export-command';
 import { generateCommand } from './generate-command';
+import { taskCommand } from './task-command';
 import { trainCommand } from './train-command';
 import { UsageError, type Command } from './command';
 
-const commands: Command[] = [backendCommand, generateCommand, trainCommand, costCommand, exportCommand];
+const commands: Command[] = [
+  taskCommand('commonsense'),
+  taskCommand('math'),
+  taskCommand('glue'),
+  trainCommand,
+  generateCommand,
+  costCommand,
+  exportCommand,
+  backendCommand,
+];
 
 /** Errors about the user's files, flags or machine: printed as one line, without a stack. */
 function isUserFacing(error: unknown): boolean {
