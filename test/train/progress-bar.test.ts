@@ -23,7 +23,7 @@ describe('the training progress bar', () => {
     showTrainingProgress(events, 4, stream);
     events.next(step(2));
     events.next({ type: 'train.done', epochs: 1, globalSteps: 4, interrupted: false });
-    expect(frames[0]).toMatch(/^\r\[={15}> {14}\]  50% step 2\/4 epoch 1 stage 0 loss 2\.5000 lr 1\.00e-3$/);
+    expect(frames[0]).toMatch(/^\r\[={15}> {14}\] {2}50% step 2\/4 epoch 1 stage 0 loss 2\.5000 lr 1\.00e-3$/);
     expect(frames[1]).toBe('\n');
   });
 
