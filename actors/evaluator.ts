@@ -7,14 +7,15 @@ import type { SuperNetwork } from '../src/nas/super-network';
 import type { MicroBatch } from '../src/train/batches';
 
 /** How a task scores one batch: a sum to average and how many examples it covers. */
-export type BatchScore = (batch: MicroBatch) => { total: number; count: number };
+export type BatchScore<T = MicroBatch> = (batch: T) => { total: number; count: number };
 
-export interface EvaluatorInput {
+/** A subnet to score over a stream of batches (tensors, prompts, whatever the task's score takes). */
+export interface EvaluatorInput<T = MicroBatch> {
   network: SuperNetwork;
   subnet: SubnetConfig;
-  batches: Observable<MicroBatch>;
+  batches: Observable<T>;
   metric: string;
-  score: BatchScore;
+  score: BatchScore<T>;
 }
 
 /** A loss as a batch score: the mean loss weighted by batch size. */
@@ -31,7 +32,13 @@ export function lossScore(loss: (batch: MicroBatch) => tf.Scalar): BatchScore {
  * Evaluates one subnet on a stream of batches: activates it (dropout off), scores each batch as
  * it arrives, and resolves to the averaged metric as an evaluation event.
  */
-export async function evaluate({ network, subnet, batches, metric, score }: EvaluatorInput): Promise<EvaluationEvent> {
+export async function evaluate<T>({
+  network,
+  subnet,
+  batches,
+  metric,
+  score,
+}: EvaluatorInput<T>): Promise<EvaluationEvent> {
   network.activate(subnet);
   network.setDropoutSeeds(undefined);
   const sum = await lastValueFrom(
@@ -56,4 +63,4 @@ export async function evaluate({ network, subnet, batches, metric, score }: Eval
 }
 
 /** The evaluator as xstate actor logic, for the experiment machine to invoke. */
-export const evaluatorActor = experimentPhase(evaluate);
+export const evaluatorActor = experimentPhase((input: EvaluatorInput<unknown>) => evaluate(input));

@@ -66,6 +66,11 @@ export function spearman(x: number[], y: number[]): number {
   return pearson(ranks(x), ranks(y));
 }
 
+/** The metric LoNAS's search optimises for a task: Matthews for CoLA, Pearson for STS-B, else accuracy. */
+export function glueObjective(task: string): string {
+  return task === 'cola' ? 'matthews_correlation' : task === 'stsb' ? 'pearson' : 'accuracy';
+}
+
 /** The metrics GLUE reports for a task, and the one LoNAS's search optimises. */
 export function glueMetrics(
   task: string,

@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Subject } from 'rxjs';
+import { from, Subject } from 'rxjs';
 import { parseArgs } from 'util';
 import { createActor, toPromise } from 'xstate';
+import { evaluate } from '../../actors/evaluator';
 import { samplerNamed } from '../../actors/samplers/registry';
 import { search } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
@@ -17,7 +18,7 @@ import {
   tokenizeForTraining,
   type InstructionRecord,
 } from '../../src/data/llm-adapters';
-import { glueMetrics } from '../../src/eval/glue-metrics';
+import { glueMetrics, glueObjective } from '../../src/eval/glue-metrics';
 import type { LonasEvent } from '../../src/events';
 import { writeFileAtomic } from '../../src/io/atomic-write';
 import { loadAdapter } from '../../src/io/peft';
@@ -329,15 +330,18 @@ export function taskCommand(family: Family): Command {
         }
       };
 
-      /** A GLUE subnet's metrics on dev.tsv. */
-      const glueScores = (state: Loaded, subnet: SubnetConfig) => {
-        const { loaded, network, tokenizer } = state;
-        if (loaded.kind !== 'sequence-classification') throw new Error('glue needs BERT');
-        network.activate(subnet);
-        const examples = glueExamples(
+      let devExamples: Example[] | undefined;
+      const glueDev = (tokenizer: TextTokenizer) => {
+        devExamples ??= glueExamples(
           tokenizer,
           maxTest === undefined ? glueFile('dev.tsv') : glueFile('dev.tsv').slice(0, maxTest),
         );
+        return devExamples;
+      };
+
+      /** GLUE metrics of the active subnet on `examples` (all at once: Matthews and Pearson do not average over batches). */
+      const glueScoresOf = ({ loaded, tokenizer }: Loaded, examples: Example[]) => {
+        if (loaded.kind !== 'sequence-classification') throw new Error('glue needs BERT');
         const predictions: number[] = [];
         for (let start = 0; start < examples.length; start += evalBatch) {
           const batch = collate(examples.slice(start, start + evalBatch), {
@@ -389,7 +393,8 @@ export function taskCommand(family: Family): Command {
         const subnet = state.network.plan.space.heuristic();
         const cost = subnetCost(state.network.plan, subnet, { tokens: state.tokens });
         if (task === undefined) {
-          const { metrics } = glueScores(state, subnet);
+          state.network.activate(subnet);
+          const { metrics } = glueScoresOf(state, glueDev(state.tokenizer));
           const result = {
             heuristic_macs: cost.macs / 1e6,
             heuristic_weights: cost.weights,
@@ -451,12 +456,32 @@ export function taskCommand(family: Family): Command {
           numEvals: settings.num_evals ?? 3000,
           population,
           macs: (subnet) => subnetCost(state.network.plan, subnet, { tokens: state.tokens }).macs / 1e6,
+          // Every candidate is scored by the evaluator actor over a stream of batches.
           accuracy: async (subnet) => {
             if (task === undefined) {
-              const { metrics, objective } = glueScores(state, subnet);
-              return metrics[objective];
+              const metric = glueObjective(glueTask as string);
+              const examples = glueDev(state.tokenizer);
+              const score = (batch: Example[]) => ({
+                total: glueScoresOf(state, batch).metrics[metric] * batch.length,
+                count: batch.length,
+              });
+              return (await evaluate({ network: state.network, subnet, batches: from([examples]), metric, score }))
+                .value;
             }
-            return llmAccuracy(state, subnet, task, validation).accuracy;
+            const chunks = Array.from({ length: Math.ceil(validation.length / evalBatch) }, (_, i) =>
+              validation.slice(i * evalBatch, (i + 1) * evalBatch),
+            );
+            const event = await evaluate({
+              network: state.network,
+              subnet,
+              batches: from(chunks),
+              metric: 'accuracy',
+              score: (chunk) => {
+                const { accuracy } = llmAccuracy(state, subnet, task, chunk);
+                return { total: accuracy * chunk.length, count: chunk.length };
+              },
+            });
+            return event.value;
           },
           refAcc: settings.ref_acc ?? -1,
           accDelta: settings.acc_delta ?? 1,
