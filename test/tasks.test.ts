@@ -177,6 +177,39 @@ describe('lonas commonsense, math and glue on generated data', () => {
     ]);
   });
 
+  it('glue: tests MNLI on its matched and mismatched validation sets', async () => {
+    const folder = path.join(tiny.folder, 'MNLI');
+    const header = 'index\tgenre\tsentence1\tsentence2\tgold_label';
+    const rows = ['entailment', 'neutral', 'contradiction'].map(
+      (label, i) => `${i}\tfiction\tthe cat sat\ta dog ran\t${label}`,
+    );
+    for (const file of ['dev_matched.tsv', 'dev_mismatched.tsv'])
+      write(path.join(folder, file), `${header}\n${rows.join('\n')}\n`);
+    const out = path.join(tiny.folder, 'mnli');
+    const { code } = await cli([
+      'glue',
+      '--model_name_or_path',
+      tiny.path('bert'),
+      '--nncf_config',
+      path.join(configs, 'tiny', 'bert.json'),
+      '--task_name',
+      'mnli',
+      '--dataset_path',
+      folder,
+      '--output_dir',
+      out,
+      '--do_test',
+    ]);
+    expect(code).toBe(0);
+    const results = JSON.parse(fs.readFileSync(path.join(out, 'eval_results.json'), 'utf8'));
+    expect(Object.keys(results)).toEqual([
+      'heuristic_macs',
+      'heuristic_weights',
+      'heuristic_accuracy',
+      'heuristic_accuracy_mm',
+    ]);
+  });
+
   it('swaps the search strategy by config alone', async () => {
     const config = JSON.parse(
       fs.readFileSync(quickConfig(tiny.folder, path.join(configs, 'tiny', 'llama.json')), 'utf8'),

@@ -105,8 +105,9 @@ function usageOf(family: Family): string {
   const data =
     family === 'glue'
       ? `  --task_name T                       rte, mrpc, stsb, cola, sst2, qnli, qqp or mnli
-  --dataset_path DIR                  the task's GLUE folder (train.tsv, dev.tsv)
-  --max_seq_length N                  tokens per example (default 128)`
+  --dataset_path DIR                  the task's GLUE folder (train.tsv, dev.tsv; MNLI: dev_matched.tsv
+                                      and dev_mismatched.tsv)
+  --max_seq_length N                  tokens per example (default: the config's input_info, else 128)`
       : `  --dataset_path FILE                 LLM-Adapters training JSON (instruction, input, output, answer)
   --val_set_size N                    records held out (seed 42) for the search's accuracy
   --datasets_dir DIR                  test sets as <dir>/<name>/test.json (default datasets/)
@@ -255,7 +256,7 @@ export function taskCommand(family: Family): Command {
       };
 
       const glueExamples = (tokenizer: TextTokenizer, examples: GlueExample[]): Example[] => {
-        const maxLength = int(values.max_seq_length, '--max_seq_length') ?? 128;
+        const maxLength = int(values.max_seq_length, '--max_seq_length') ?? tracedTokens(nasConfig.nncf) ?? 128;
         return examples.map((e) => {
           const a = tokenizer.tokenize(e.sentence1);
           const b = e.sentence2 === undefined ? undefined : tokenizer.tokenize(e.sentence2);
@@ -330,12 +331,13 @@ export function taskCommand(family: Family): Command {
         }
       };
 
+      /** MNLI is evaluated on its matched validation set (and reports the mismatched one too). */
+      const devFile = glueTask === 'mnli' ? 'dev_matched.tsv' : 'dev.tsv';
+      const devExamplesOf = (tokenizer: TextTokenizer, file: string) =>
+        glueExamples(tokenizer, maxTest === undefined ? glueFile(file) : glueFile(file).slice(0, maxTest));
       let devExamples: Example[] | undefined;
       const glueDev = (tokenizer: TextTokenizer) => {
-        devExamples ??= glueExamples(
-          tokenizer,
-          maxTest === undefined ? glueFile('dev.tsv') : glueFile('dev.tsv').slice(0, maxTest),
-        );
+        devExamples ??= devExamplesOf(tokenizer, devFile);
         return devExamples;
       };
 
@@ -395,10 +397,15 @@ export function taskCommand(family: Family): Command {
         if (task === undefined) {
           state.network.activate(subnet);
           const { metrics } = glueScoresOf(state, glueDev(state.tokenizer));
+          const mismatched =
+            glueTask === 'mnli'
+              ? glueScoresOf(state, devExamplesOf(state.tokenizer, 'dev_mismatched.tsv')).metrics
+              : {};
           const result = {
             heuristic_macs: cost.macs / 1e6,
             heuristic_weights: cost.weights,
             ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`heuristic_${k}`, v])),
+            ...Object.fromEntries(Object.entries(mismatched).map(([k, v]) => [`heuristic_${k}_mm`, v])),
           };
           writeJson('eval_results.json', result);
           return result;
