@@ -1,11 +1,10 @@
 import * as fs from 'fs';
-import { parseArgs } from 'util';
 import { architectureFromConfig } from '../../src/models/registry';
 import { subnetCost } from '../../src/nas/cost';
 import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
 import { tracedTokens } from '../../src/nas/nncf-config';
 import type { SearchSpace, SubnetConfig } from '../../src/nas/search-space';
-import { UsageError, type Command } from './command';
+import { parseFlags, UsageError, type Command } from './command';
 import { loraFlags, loraFlagOptions, loraFlagsUsage } from './lora-flags';
 
 const usage = `usage: lonas cost --model_config <config.json> --nncf_config <file> [options]
@@ -42,23 +41,15 @@ export const costCommand: Command = {
   summary: "count a subnetwork's weights and MACs from config.json alone",
   usage,
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          model_config: { type: 'string' },
-          nncf_config: { type: 'string' },
-          subnet: { type: 'string', default: 'heuristic' },
-          tokens: { type: 'string' },
-          attention_matmuls: { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          ...loraFlagOptions,
-        },
-      }));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const values = parseFlags(args, {
+      model_config: { type: 'string' },
+      nncf_config: { type: 'string' },
+      subnet: { type: 'string', default: 'heuristic' },
+      tokens: { type: 'string' },
+      attention_matmuls: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      ...loraFlagOptions,
+    });
     if (values.model_config === undefined || values.nncf_config === undefined) {
       throw new UsageError('--model_config and --nncf_config are required');
     }

@@ -1,4 +1,3 @@
-import { parseArgs } from 'util';
 import { selectBackend } from '../../src/backend';
 import { loadAdapter, saveAdapter } from '../../src/io/peft';
 import { openCheckpoint } from '../../src/models/checkpoint';
@@ -6,7 +5,7 @@ import { architectureFromConfig, buildModel } from '../../src/models/registry';
 import { exportCompressedModel } from '../../src/nas/export-compressed';
 import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
 import { SuperNetwork } from '../../src/nas/super-network';
-import { UsageError, type Command } from './command';
+import { parseFlags, UsageError, type Command } from './command';
 import { parseSubnet } from './cost-command';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 
@@ -29,23 +28,15 @@ export const exportCommand: Command = {
   summary: 'write a subnetwork as a PEFT sub-adapter and as a compressed model',
   usage,
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          model_name_or_path: { type: 'string' },
-          nncf_config: { type: 'string' },
-          lora_weights: { type: 'string' },
-          subnet: { type: 'string', default: 'heuristic' },
-          output_dir: { type: 'string' },
-          backend: { type: 'string' },
-          ...loraFlagOptions,
-        },
-      }));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const values = parseFlags(args, {
+      model_name_or_path: { type: 'string' },
+      nncf_config: { type: 'string' },
+      lora_weights: { type: 'string' },
+      subnet: { type: 'string', default: 'heuristic' },
+      output_dir: { type: 'string' },
+      backend: { type: 'string' },
+      ...loraFlagOptions,
+    });
     const { model_name_or_path: model, nncf_config: nncf, lora_weights: weights, output_dir: output } = values;
     if (model === undefined || nncf === undefined || weights === undefined || output === undefined) {
       throw new UsageError('--model_name_or_path, --nncf_config, --lora_weights and --output_dir are required');

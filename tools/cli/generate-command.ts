@@ -1,11 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseArgs } from 'util';
 import { selectBackend } from '../../src/backend';
 import { generate } from '../../src/eval/generate';
 import { loadCausalLM } from '../../src/models/registry';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
-import { UsageError, type Command } from './command';
+import { parseFlags, UsageError, type Command } from './command';
 
 const usage = `usage: lonas generate --model <HF folder | llama2.c .bin> [options]
 
@@ -39,23 +38,15 @@ export const generateCommand: Command = {
   summary: 'continue a prompt with a model (greedy or beam search)',
   usage,
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          model: { type: 'string' },
-          tokenizer: { type: 'string' },
-          prompt: { type: 'string', default: '' },
-          max_new_tokens: { type: 'string' },
-          num_beams: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          backend: { type: 'string' },
-        },
-      }));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const values = parseFlags(args, {
+      model: { type: 'string' },
+      tokenizer: { type: 'string' },
+      prompt: { type: 'string', default: '' },
+      max_new_tokens: { type: 'string' },
+      num_beams: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+    });
     if (values.model === undefined) throw new UsageError('--model is required');
     const maxNewTokens = positiveInteger(values.max_new_tokens, '--max_new_tokens', 32);
     const numBeams = positiveInteger(values.num_beams, '--num_beams', 1);

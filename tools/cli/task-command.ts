@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { from, Subject } from 'rxjs';
-import { parseArgs } from 'util';
 import { createActor, toPromise } from 'xstate';
 import { evaluate } from '../../actors/evaluator';
 import { samplerNamed } from '../../actors/samplers/registry';
@@ -37,7 +36,7 @@ import { taskLoss } from '../../src/train/task-loss';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import type { TextTokenizer } from '../../src/tokenizers/text-tokenizer';
 import { showTrainingProgress } from '../../src/util/progress-bar';
-import { UsageError, type Command } from './command';
+import { parseFlags, UsageError, type Command } from './command';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -57,6 +56,8 @@ const IGNORED: Record<string, string> = {
   overwrite_output_dir: 'outputs are overwritten atomically',
   report_to: 'events go to --events and the live stream',
   group_by_length: 'batches follow a seeded order',
+  logging_steps: 'every step is an event (--events)',
+  lora: 'lonas always trains LoRA adapters',
 };
 
 const options = {
@@ -77,13 +78,11 @@ const options = {
   do_train: { type: 'boolean', default: false },
   do_test: { type: 'boolean', default: false },
   do_search: { type: 'boolean', default: false },
-  lora: { type: 'boolean', default: false },
   lora_weights: { type: 'string' },
   per_device_train_batch_size: { type: 'string', default: '4' },
   per_device_eval_batch_size: { type: 'string', default: '8' },
   gradient_accumulation_steps: { type: 'string', default: '1' },
   num_train_epochs: { type: 'string' },
-  logging_steps: { type: 'string' },
   save_strategy: { type: 'string', default: 'epoch' },
   save_total_limit: { type: 'string' },
   seed: { type: 'string', default: '0' },
@@ -178,12 +177,7 @@ export function taskCommand(family: Family): Command {
     summary: `LoNAS on ${family === 'glue' ? 'GLUE (BERT)' : family} tasks: --do_train, --do_test, --do_search`,
     usage: usageOf(family),
     async run(args) {
-      let values;
-      try {
-        ({ values } = parseArgs({ args, options }));
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
+      const values = parseFlags(args, options);
       const given = Object.keys(IGNORED).filter((flag) => (values as Record<string, unknown>)[flag] !== undefined);
       if (given.length > 0) {
         process.stderr.write(

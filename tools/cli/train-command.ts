@@ -1,6 +1,5 @@
 import * as path from 'path';
 import { Subject } from 'rxjs';
-import { parseArgs } from 'util';
 import { samplerNamed } from '../../actors/samplers/registry';
 import { train } from '../../actors/trainer';
 import { selectBackend } from '../../src/backend';
@@ -15,7 +14,7 @@ import { stagesFrom } from '../../src/train/schedule';
 import { taskLoss } from '../../src/train/task-loss';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import { showTrainingProgress } from '../../src/util/progress-bar';
-import { UsageError, type Command } from './command';
+import { parseFlags, UsageError, type Command } from './command';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 
 const usage = `usage: lonas train --model_name_or_path PATH --nncf_config FILE --train_file FILE --output_dir DIR [options]
@@ -55,33 +54,25 @@ export const trainCommand: Command = {
   summary: 'train a super-adapter on a text file (checkpoints, resume)',
   usage,
   async run(args) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          model_name_or_path: { type: 'string' },
-          tokenizer: { type: 'string' },
-          nncf_config: { type: 'string' },
-          train_file: { type: 'string' },
-          output_dir: { type: 'string' },
-          per_device_train_batch_size: { type: 'string' },
-          gradient_accumulation_steps: { type: 'string' },
-          num_train_epochs: { type: 'string' },
-          max_seq_length: { type: 'string' },
-          weight_decay: { type: 'string' },
-          seed: { type: 'string' },
-          save_strategy: { type: 'string', default: 'epoch' },
-          save_total_limit: { type: 'string' },
-          resume: { type: 'boolean', default: false },
-          events: { type: 'boolean', default: false },
-          backend: { type: 'string' },
-          ...loraFlagOptions,
-        },
-      }));
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const values = parseFlags(args, {
+      model_name_or_path: { type: 'string' },
+      tokenizer: { type: 'string' },
+      nncf_config: { type: 'string' },
+      train_file: { type: 'string' },
+      output_dir: { type: 'string' },
+      per_device_train_batch_size: { type: 'string' },
+      gradient_accumulation_steps: { type: 'string' },
+      num_train_epochs: { type: 'string' },
+      max_seq_length: { type: 'string' },
+      weight_decay: { type: 'string' },
+      seed: { type: 'string' },
+      save_strategy: { type: 'string', default: 'epoch' },
+      save_total_limit: { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      events: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+      ...loraFlagOptions,
+    });
     const { model_name_or_path: model, nncf_config: nncf, train_file: trainFile, output_dir: outputDir } = values;
     if (model === undefined || nncf === undefined || trainFile === undefined || outputDir === undefined) {
       throw new UsageError('--model_name_or_path, --nncf_config, --train_file and --output_dir are required');
