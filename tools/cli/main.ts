@@ -1,6 +1,7 @@
 import { BackendUnavailableError } from '../../src/backend';
 import { ConfigError } from '../../src/config/decode';
 import { DataError } from '../../src/data/text-file';
+import { LiveSecurityError } from '../../actors/live';
 import { AdapterError } from '../../src/io/peft';
 import { SafetensorsError } from '../../src/io/safetensors';
 import { SearchSpaceError } from '../../src/nas/search-space';
@@ -12,7 +13,9 @@ import { costCommand } from './cost-command';
 import { exportCommand } from './export-command';
 import { generateCommand } from './generate-command';
 import { taskCommand } from './task-command';
+import { replayCommand } from './replay-command';
 import { trainCommand } from './train-command';
+import { watchCommand } from './watch-command';
 import { UsageError, type Command } from './command';
 
 const commands: Command[] = [
@@ -23,6 +26,8 @@ const commands: Command[] = [
   generateCommand,
   costCommand,
   exportCommand,
+  watchCommand,
+  replayCommand,
   backendCommand,
 ];
 
@@ -34,6 +39,7 @@ function isUserFacing(error: unknown): boolean {
     CheckpointError,
     ConfigError,
     DataError,
+    LiveSecurityError,
     SafetensorsError,
     ScheduleError,
     SearchSpaceError,

@@ -37,7 +37,9 @@ import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import type { TextTokenizer } from '../../src/tokenizers/text-tokenizer';
 import { showTrainingProgress } from '../../src/util/progress-bar';
 import { parseFlags, UsageError, type Command } from './command';
+import { liveFlagOptions, liveFlagsUsage, startLive } from './live-flags';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
+import { recordEvents } from '../../src/live/event-log';
 import * as tf from '@tensorflow/tfjs-core';
 
 type Family = 'commonsense' | 'math' | 'glue';
@@ -91,6 +93,7 @@ const options = {
   resume: { type: 'boolean', default: false },
   events: { type: 'boolean', default: false },
   backend: { type: 'string' },
+  ...liveFlagOptions,
   ...loraFlagOptions,
   ...Object.fromEntries(
     Object.keys(IGNORED).map((flag) => [
@@ -130,6 +133,7 @@ ${data}
   --per_device_eval_batch_size N      prompts generated together (default 8)
   --num_train_epochs N                default: the schedule's total
   --save_strategy epoch|no  --save_total_limit N  --resume  --seed N  --events  --backend NAME
+${liveFlagsUsage}
 ${loraFlagsUsage}
 
 Accepted and ignored (named on stderr): ${Object.keys(IGNORED)
@@ -209,6 +213,14 @@ export function taskCommand(family: Family): Command {
       const events = new Subject<LonasEvent>();
       if (values.events) events.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
       fs.mkdirSync(outputDir, { recursive: true });
+      recordEvents(events, outputDir);
+      const live = await startLive(events, values, {
+        command: family,
+        model,
+        nncf_config: nncf,
+        output_dir: outputDir,
+        task: glueTask,
+      });
       const writeJson = (name: string, value: unknown) =>
         writeFileAtomic(path.join(outputDir, name), `${JSON.stringify(value, null, 2)}\n`);
 
@@ -505,6 +517,7 @@ export function taskCommand(family: Family): Command {
       }).start();
       await toPromise(actor);
       events.complete();
+      await live?.close();
       const { value, context } = actor.getSnapshot();
       if (value === 'failed') {
         process.stderr.write(`lonas ${family}: ${context.reason ?? 'the experiment failed'}\n`);

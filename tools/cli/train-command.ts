@@ -15,7 +15,9 @@ import { taskLoss } from '../../src/train/task-loss';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import { showTrainingProgress } from '../../src/util/progress-bar';
 import { parseFlags, UsageError, type Command } from './command';
+import { liveFlagOptions, liveFlagsUsage, startLive } from './live-flags';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
+import { recordEvents } from '../../src/live/event-log';
 
 const usage = `usage: lonas train --model_name_or_path PATH --nncf_config FILE --train_file FILE --output_dir DIR [options]
 
@@ -38,6 +40,7 @@ Trains a LoNAS super-adapter on a plain text file (JSON array or JSON lines of s
   --resume                           continue from the newest checkpoint in --output_dir
   --events                           print every event as a JSON line on stdout
   --backend NAME                     tensorflow, wasm, cpu or auto
+${liveFlagsUsage}
 ${loraFlagsUsage}
 
 SIGINT or SIGTERM checkpoints after the current micro-step and stops; --resume continues.`;
@@ -71,6 +74,7 @@ export const trainCommand: Command = {
       resume: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
       backend: { type: 'string' },
+      ...liveFlagOptions,
       ...loraFlagOptions,
     });
     const { model_name_or_path: model, nncf_config: nncf, train_file: trainFile, output_dir: outputDir } = values;
@@ -121,6 +125,14 @@ export const trainCommand: Command = {
     });
     const events = new Subject<LonasEvent>();
     if (values.events) events.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+    recordEvents(events, outputDir);
+    const live = await startLive(events, values, {
+      command: 'train',
+      model,
+      nncf_config: nncf,
+      train_file: trainFile,
+      output_dir: outputDir,
+    });
     const stepsPerEpoch = Math.ceil(examples.length / batchSize);
     showTrainingProgress(events, epochs * stepsPerEpoch);
     const stop = { requested: false };
@@ -155,6 +167,7 @@ export const trainCommand: Command = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       events.complete();
+      await live?.close();
     }
   },
 };

@@ -1,0 +1,42 @@
+import type { LonasEvent } from '../events';
+import type { LiveSnapshot } from './live-state';
+
+/** One line for a terminal per event worth showing (undefined: not shown). */
+export function describeEvent(event: LonasEvent): string | undefined {
+  switch (event.type) {
+    case 'train.step':
+      return `epoch ${event.epoch + 1} step ${event.step} (${event.globalStep})  stage ${event.stage}  loss ${event.loss.toFixed(4)}  lr ${event.lr.toExponential(2)}  ${event.examplesPerSecond.toFixed(1)} ex/s`;
+    case 'train.stage':
+      return `stage ${event.stage} from epoch ${event.epoch + 1}: width_indicator ${event.widthIndicator}, sample_rate ${event.sampleRate}`;
+    case 'train.epoch':
+      return `epoch ${event.epoch + 1} done: mean loss ${event.meanLoss.toFixed(4)}`;
+    case 'train.checkpoint':
+      return `checkpoint ${event.folder} (${event.reason})`;
+    case 'train.done':
+      return `training ${event.interrupted ? 'interrupted' : 'done'} after ${event.globalSteps} steps`;
+    case 'eval.result':
+      return `evaluated: ${event.metric} ${event.value.toFixed(4)} on ${event.examples} examples`;
+    case 'search.candidate':
+      return undefined;
+    case 'search.generation': {
+      const best = [...event.front].sort((a, b) => b.accuracy - a.accuracy)[0];
+      return (
+        `generation ${event.generation + 1}: ${event.evaluated} evaluated, front of ${event.front.length}, ` +
+        `hypervolume ${event.hypervolume.toExponential(3)}` +
+        (best === undefined ? '' : `; most accurate ${best.accuracy.toFixed(4)} at ${best.macs.toFixed(1)} MMACs`)
+      );
+    }
+    case 'search.done':
+      return `search done: best ${event.best.macs.toFixed(1)} MMACs, accuracy ${event.best.accuracy.toFixed(4)}${event.meetsReference ? '' : ' (no subnet met the reference: the max subnet)'}`;
+  }
+}
+
+/** A few lines summarising the state a late joiner receives. */
+export function describeSnapshot(state: LiveSnapshot): string[] {
+  const lines = [`run: ${JSON.stringify(state.run)}`, `${state.events} events so far`];
+  const last = state.steps[state.steps.length - 1];
+  if (last !== undefined) lines.push(`last step: ${describeEvent(last)}`);
+  if (state.front.length > 0)
+    lines.push(`front: ${state.front.map((p) => `${p.macs.toFixed(1)}/${p.accuracy.toFixed(3)}`).join(' ')}`);
+  return lines;
+}

@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import WebSocket from 'ws';
+import type { ServerMessage } from '../../src/live/protocol';
+import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
+import { SENTENCES } from '../support/training';
+
+const lonas = path.join(__dirname, '..', '..', 'bin', 'lonas.js');
+const config = path.join(__dirname, '..', '..', 'configs', 'tiny', 'llama.json');
+
+/** Starts a lonas command and resolves with the live address it prints. */
+function startWithLive(args: string[]): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [lonas, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((done) => child.on('close', (code) => done(code)));
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+      const match = /at (ws:\/\/[^\s]+)/.exec(stderr);
+      if (match !== null) resolve({ child, url: match[1], exited });
+    });
+    child.on('close', (code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));
+  });
+}
+
+function collect(url: string): { messages: ServerMessage[]; closed: Promise<void> } {
+  const socket = new WebSocket(url);
+  const messages: ServerMessage[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const closed = new Promise<void>((resolve) => {
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  });
+  return { messages, closed };
+}
+
+describe('--live, replay and watch', () => {
+  const tiny = makeTinyCheckpoints();
+  afterAll(() => tiny.remove());
+  const corpus = path.join(tiny.folder, 'corpus.json');
+  fs.writeFileSync(corpus, JSON.stringify(Array.from({ length: 160 }, (_, i) => SENTENCES[i % SENTENCES.length])));
+  const output = path.join(tiny.folder, 'run');
+
+  it('streams a training run to two clients in the same order, gives a late joiner the state, and records events.jsonl', async () => {
+    const { url, exited } = await startWithLive([
+      'train',
+      '--model_name_or_path',
+      tiny.path('llama'),
+      '--nncf_config',
+      config,
+      '--train_file',
+      corpus,
+      '--output_dir',
+      output,
+      '--per_device_train_batch_size',
+      '2',
+      '--num_train_epochs',
+      '1',
+      '--live',
+      '127.0.0.1:0',
+    ]);
+    const first = collect(url);
+    const second = collect(url);
+    // Join late, once some steps have gone by.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const late = collect(url);
+    expect(await exited).toBe(0);
+    await Promise.all([first.closed, second.closed, late.closed]);
+    const events = (c: { messages: ServerMessage[] }) =>
+      c.messages.filter((m): m is Extract<ServerMessage, { type: 'event' }> => m.type === 'event');
+    // Both early clients see the same events from the later of their starts.
+    const from = Math.max(events(first)[0].seq, events(second)[0].seq);
+    const tail = (c: { messages: ServerMessage[] }) => events(c).filter((m) => m.seq >= from);
+    expect(tail(first)).toEqual(tail(second));
+    expect(tail(first).map((m) => m.seq)).toEqual(tail(first).map((_, i) => from + i));
+    expect(events(first).at(-1)?.event.type).toBe('train.done');
+    // The late joiner starts with the state of the run so far.
+    const state = late.messages[0] as Extract<ServerMessage, { type: 'state' }>;
+    expect(state.type).toBe('state');
+    expect(state.state.run).toMatchObject({ command: 'train' });
+    expect(state.state.steps.length).toBeGreaterThan(0);
+    expect(events(late)[0].seq).toBe(state.state.events + 1);
+    // Everything was recorded.
+    const recorded = fs.readFileSync(path.join(output, 'events.jsonl'), 'utf8').trim().split('\n');
+    expect(recorded.length).toBe(events(first).at(-1)?.seq);
+  });
+
+  it('replays a recorded run for lonas watch', async () => {
+    const { child, url, exited } = await startWithLive(['replay', output, '--live', '127.0.0.1:0']);
+    const watched = await new Promise<string>((resolve) => {
+      const watcher = spawn(process.execPath, [lonas, 'watch', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      watcher.stdout?.on('data', (chunk) => {
+        out += chunk;
+        if (out.includes('events so far')) {
+          child.kill('SIGTERM');
+        }
+      });
+      watcher.on('close', () => resolve(out));
+    });
+    expect(await exited).toBe(0);
+    expect(watched).toMatch(/run: \{"replay":".*run"\}/);
+    expect(watched).toMatch(/\d+ events so far/);
+    expect(watched).toMatch(/last step: epoch 1 step 80 \(80\)/);
+  });
+
+  it('refuses a non-loopback --live without a token at start-up', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [lonas, 'replay', output, '--live', '0.0.0.0:0'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (chunk) => (stderr += chunk));
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('--live 0.0.0.0:0 would expose the run beyond this machine: give --live-token');
+  });
+});
