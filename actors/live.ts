@@ -1,7 +1,10 @@
+import * as fs from 'fs';
 import * as http from 'http';
+import * as path from 'path';
 import type { AddressInfo } from 'net';
 import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { packagePath } from '../src/backend/build-artifacts';
 import type { LonasEvent } from '../src/events';
 import { LiveState } from '../src/live/live-state';
 import { parseClientMessage, topicOf, TOPICS, type ServerMessage, type Topic } from '../src/live/protocol';
@@ -27,6 +30,18 @@ export class LiveSecurityError extends Error {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
+const assetFolder = packagePath('tools', 'dashboard');
+
+/** The dashboard page and its scripts (Chart.js from the installed package: the page works offline). */
+const DASHBOARD: Record<string, { file: string; type: string }> = {
+  '/': { file: path.join(assetFolder, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { file: path.join(assetFolder, 'dashboard.js'), type: 'text/javascript' },
+  '/chart.umd.min.js': {
+    file: path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'),
+    type: 'text/javascript',
+  },
+};
+
 interface Client {
   socket: WebSocket;
   topics: Set<Topic>;
@@ -38,7 +53,7 @@ interface Client {
  * curves, front), then every event of its topics in order. It never slows the run: a client
  * whose socket has more than `maxBufferedBytes` queued has messages dropped (and is told how many
  * once it catches up) instead of growing memory or blocking the emitter. Loopback only unless a
- * token is given; GET /state serves the state as JSON.
+ * token is given. Over HTTP the same port serves the dashboard (/) and the state as JSON (/state).
  */
 export class LiveServer {
   private readonly clients = new Set<Client>();
@@ -100,13 +115,19 @@ export class LiveServer {
       response.writeHead(401).end();
       return;
     }
-    if (new URL(request.url ?? '/', 'http://localhost').pathname === '/state') {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname === '/state') {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.state.current));
       return;
     }
+    const asset = DASHBOARD[pathname];
+    if (asset === undefined) {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
     response
-      .writeHead(404, { 'content-type': 'text/plain' })
-      .end('lonas live: WebSocket on this address, state at /state\n');
+      .writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' })
+      .end(fs.readFileSync(asset.file));
   }
 
   private join(socket: WebSocket): void {

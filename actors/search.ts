@@ -20,6 +20,8 @@ export interface SearchInput {
   population: number;
   /** The efficiency objective of a subnet, in millions of MACs. */
   macs: (subnet: SubnetConfig) => number;
+  /** A subnet's weights, reported with each candidate (not an objective). */
+  weights?: (subnet: SubnetConfig) => number;
   /** The accuracy objective, through the evaluator. */
   accuracy: (subnet: SubnetConfig) => Promise<number>;
   refAcc: number;
@@ -96,7 +98,15 @@ export async function search(input: SearchInput): Promise<SearchResult> {
       objectives.push([macs, -accuracy]);
       points.push({ subnet: record(subnet), macs, accuracy, generation });
       progression.push(progressionRow(subnet, macs, accuracy));
-      emit({ type: 'search.candidate', generation, subnet: record(subnet), macs, accuracy, cached });
+      emit({
+        type: 'search.candidate',
+        generation,
+        subnet: record(subnet),
+        macs,
+        weights: input.weights?.(subnet),
+        accuracy,
+        cached,
+      });
     }
     strategy.tell(asked, objectives);
     const all = points.map((p) => [p.macs, -p.accuracy]);

@@ -69,6 +69,8 @@ export interface SearchCandidateEvent {
   subnet: SubnetRecord;
   /** MACs in millions, as NNCF reports them. */
   macs: number;
+  /** Parameters of the active linear layers, where the search counts them. */
+  weights?: number;
   accuracy: number;
   cached: boolean;
 }

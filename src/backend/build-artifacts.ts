@@ -10,6 +10,11 @@ function packageRoot(): string {
   }
 }
 
+/** A path inside the lonas package (its own files, such as the dashboard's). */
+export function packagePath(...parts: string[]): string {
+  return path.join(packageRoot(), ...parts);
+}
+
 /**
  * A file that `npm ci` generates into build/ (the `prepare` script); a clear error names the
  * command that makes it when it is missing.

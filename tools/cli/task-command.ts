@@ -469,6 +469,7 @@ export function taskCommand(family: Family): Command {
           numEvals: settings.num_evals ?? 3000,
           population,
           macs: (subnet) => subnetCost(state.network.plan, subnet, { tokens: state.tokens }).macs / 1e6,
+          weights: (subnet) => subnetCost(state.network.plan, subnet, { tokens: state.tokens }).weights,
           // Every candidate is scored by the evaluator actor over a stream of batches.
           accuracy: async (subnet) => {
             if (task === undefined) {
