@@ -20,6 +20,21 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The dashboard's script runs in the browser, with Chart.js loaded before it.
+    files: ['tools/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        URLSearchParams: 'readonly',
+        WebSocket: 'readonly',
+        requestAnimationFrame: 'readonly',
+        Chart: 'readonly',
+      },
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },

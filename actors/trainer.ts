@@ -109,21 +109,25 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     if (state.accumulated > 0) accumulated = variables.map((p, i) => read(`accumulated.${i}`, p));
     dropoutRandom.state = state.dropoutRandom;
   }
-  const scheduler = createActor(schedulerLogic, state === undefined ? {} : { snapshot: state.scheduler });
-  const sampler = createActor(input.sampler, state === undefined ? {} : { snapshot: state.sampler });
   let lastStage = -1;
-  scheduler.subscribe((snapshot) => {
-    const context = snapshot.context as StageSchedulerContext;
-    if (context.stageIndex === lastStage) return;
-    lastStage = context.stageIndex;
-    emit({
-      type: 'train.stage',
-      stage: context.stageIndex,
-      epoch: context.epoch,
-      widthIndicator: context.widthIndicator,
-      sampleRate: context.sampleRate,
-    });
+  // Stage transitions come from the scheduler machine's inspection stream.
+  const scheduler = createActor(schedulerLogic, {
+    ...(state === undefined ? {} : { snapshot: state.scheduler }),
+    inspect: (inspection) => {
+      if (inspection.type !== '@xstate.snapshot' || inspection.actorRef !== scheduler) return;
+      const context = (inspection.snapshot as unknown as { context: StageSchedulerContext }).context;
+      if (context.stageIndex === lastStage) return;
+      lastStage = context.stageIndex;
+      emit({
+        type: 'train.stage',
+        stage: context.stageIndex,
+        epoch: context.epoch,
+        widthIndicator: context.widthIndicator,
+        sampleRate: context.sampleRate,
+      });
+    },
   });
+  const sampler = createActor(input.sampler, state === undefined ? {} : { snapshot: state.sampler });
   scheduler.start();
   sampler.start();
   network.activate((sampler.getSnapshot().context as SamplerState).subnet);

@@ -86,6 +86,56 @@ describe('--live, replay and watch', () => {
     expect(recorded.length).toBe(events(first).at(-1)?.seq);
   });
 
+  it('is not slowed, nor grown in memory, by a client that stops reading', async () => {
+    const args = (out: string) => [
+      'train',
+      '--model_name_or_path',
+      tiny.path('llama'),
+      '--nncf_config',
+      config,
+      '--train_file',
+      corpus,
+      '--output_dir',
+      out,
+      '--per_device_train_batch_size',
+      '2',
+      '--num_train_epochs',
+      '1',
+      '--save_strategy',
+      'no',
+      '--live',
+      '127.0.0.1:0',
+    ];
+    /** Runs training, sampling the process's resident memory; `stall` connects a client that never reads. */
+    const measure = async (out: string, stall: boolean) => {
+      const started = performance.now();
+      const { child, url, exited } = await startWithLive(args(out));
+      let peak = 0;
+      const sampler = setInterval(() => {
+        try {
+          const rss = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          if (rss !== null) peak = Math.max(peak, Number(rss[1]) * 1024);
+        } catch {
+          // the process has ended
+        }
+      }, 50);
+      let socket: WebSocket | undefined;
+      if (stall) {
+        socket = new WebSocket(url);
+        socket.on('open', () => (socket as unknown as { _socket: { pause(): void } })._socket.pause());
+        socket.on('error', () => undefined);
+      }
+      expect(await exited).toBe(0);
+      clearInterval(sampler);
+      socket?.terminate();
+      return { seconds: (performance.now() - started) / 1000, peak };
+    };
+    const alone = await measure(path.join(tiny.folder, 'alone'), false);
+    const stalled = await measure(path.join(tiny.folder, 'stalled'), true);
+    expect(stalled.seconds).toBeLessThan(alone.seconds * 1.5 + 2);
+    expect(stalled.peak).toBeLessThan(alone.peak + 64 * 1024 * 1024);
+  });
+
   it('replays a recorded run for lonas watch', async () => {
     const { child, url, exited } = await startWithLive(['replay', output, '--live', '127.0.0.1:0']);
     const watched = await new Promise<string>((resolve) => {
