@@ -41,25 +41,28 @@ describe('--live, replay and watch', () => {
   const corpus = path.join(tiny.folder, 'corpus.json');
   fs.writeFileSync(corpus, JSON.stringify(Array.from({ length: 160 }, (_, i) => SENTENCES[i % SENTENCES.length])));
   const output = path.join(tiny.folder, 'run');
+  /** `lonas train` on the corpus, one epoch of 80 micro-batches, streamed live on a free port. */
+  const trainArgs = (out: string, ...extra: string[]) => [
+    'train',
+    '--model_name_or_path',
+    tiny.path('llama'),
+    '--nncf_config',
+    config,
+    '--train_file',
+    corpus,
+    '--output_dir',
+    out,
+    '--per_device_train_batch_size',
+    '2',
+    '--num_train_epochs',
+    '1',
+    ...extra,
+    '--live',
+    '127.0.0.1:0',
+  ];
 
   it('streams a training run to two clients in the same order, gives a late joiner the state, and records events.jsonl', async () => {
-    const { url, exited } = await startWithLive([
-      'train',
-      '--model_name_or_path',
-      tiny.path('llama'),
-      '--nncf_config',
-      config,
-      '--train_file',
-      corpus,
-      '--output_dir',
-      output,
-      '--per_device_train_batch_size',
-      '2',
-      '--num_train_epochs',
-      '1',
-      '--live',
-      '127.0.0.1:0',
-    ]);
+    const { url, exited } = await startWithLive(trainArgs(output));
     const first = collect(url);
     const second = collect(url);
     // Join late, once some steps have gone by.
@@ -87,25 +90,7 @@ describe('--live, replay and watch', () => {
   });
 
   it('is not slowed, nor grown in memory, by a client that stops reading', async () => {
-    const args = (out: string) => [
-      'train',
-      '--model_name_or_path',
-      tiny.path('llama'),
-      '--nncf_config',
-      config,
-      '--train_file',
-      corpus,
-      '--output_dir',
-      out,
-      '--per_device_train_batch_size',
-      '2',
-      '--num_train_epochs',
-      '1',
-      '--save_strategy',
-      'no',
-      '--live',
-      '127.0.0.1:0',
-    ];
+    const args = (out: string) => trainArgs(out, '--save_strategy', 'no');
     /** Runs training, sampling the process's resident memory; `stall` connects a client that never reads. */
     const measure = async (out: string, stall: boolean) => {
       const started = performance.now();

@@ -2,20 +2,11 @@ import { Subject } from 'rxjs';
 import WebSocket from 'ws';
 import { LiveSecurityError, LiveServer } from '../../actors/live';
 import type { LonasEvent } from '../../src/events';
+import { trainStep } from '../support/events';
 import type { ServerMessage } from '../../src/live/protocol';
 
-const step = (globalStep: number): LonasEvent => ({
-  type: 'train.step',
-  epoch: 0,
-  step: globalStep,
-  globalStep,
-  optimizerStep: globalStep,
-  stage: 0,
-  lr: 1e-3,
-  loss: 1 / globalStep,
-  subnet: { 0: 32, 1: 11008 },
-  examplesPerSecond: 100,
-});
+const step = (globalStep: number): LonasEvent =>
+  trainStep(globalStep, { loss: 1 / globalStep, subnet: { 0: 32, 1: 11008 }, examplesPerSecond: 100 });
 
 /** A client that collects every message. */
 function connect(

@@ -1,19 +1,9 @@
 import { Subject } from 'rxjs';
 import type { LonasEvent } from '../../src/events';
+import { trainStep } from '../support/events';
 import { showTrainingProgress } from '../../src/util/progress-bar';
 
-const step = (globalStep: number): LonasEvent => ({
-  type: 'train.step',
-  epoch: 0,
-  step: globalStep,
-  globalStep,
-  optimizerStep: globalStep,
-  stage: 0,
-  lr: 1e-3,
-  loss: 2.5,
-  subnet: {},
-  examplesPerSecond: 10,
-});
+const step = (globalStep: number): LonasEvent => trainStep(globalStep);
 
 describe('the training progress bar', () => {
   it('draws on a terminal', () => {
