@@ -1,0 +1,39 @@
+/**
+ * lonas's scripting API: everything an experiment written in TypeScript needs, from one import.
+ *
+ *   import * as lonas from 'lonas';   // or '../src' inside this repository
+ */
+export { selectBackend, type BackendChoice } from './backend';
+export type { LonasEvent, TrainEvent, SearchEvent, EvaluationEvent } from './events';
+
+export { openCheckpoint, type Checkpoint } from './models/checkpoint';
+export { buildModel, loadModel, loadCausalLM, architectureFromConfig, type LoadedModel } from './models/registry';
+export type { CausalLM } from './models/causal-lm';
+export { loadTokenizer } from './tokenizers/load-tokenizer';
+export { batchEncode } from './tokenizers/batch-encode';
+export { generate } from './eval/generate';
+
+export { readNasConfig, elasticPlanFor, defaultLora } from './nas/nas-config';
+export { SearchSpace, type SubnetConfig, type WidthGroup } from './nas/search-space';
+export { ElasticPlan, type LoraPlan } from './nas/elastic-plan';
+export { SuperNetwork } from './nas/super-network';
+export { subnetCost } from './nas/cost';
+export { exportCompressedModel } from './nas/export-compressed';
+export { saveAdapter, loadAdapter, readPeftAdapter } from './io/peft';
+
+export { stagesFrom } from './train/schedule';
+export { collate, type Example, type MicroBatch } from './train/batches';
+export { taskLoss } from './train/task-loss';
+export { readLlmAdaptersJson, tokenizeForTraining, evaluationPrompt, splitValidation } from './data/llm-adapters';
+export { readGlueTsv } from './data/glue';
+
+export { train, type TrainerInput, type TrainResult } from '../actors/trainer';
+export { evaluate, lossScore } from '../actors/evaluator';
+export { search, type SearchInput, type SearchResult } from '../actors/search';
+export { samplerRegistry, samplerNamed } from '../actors/samplers/registry';
+export type { SamplerFactory, SamplerState, SampleEvent } from '../actors/samplers/sampler';
+export { strategyRegistry, strategyNamed } from '../actors/strategies/registry';
+export type { SearchStrategy, StrategySettings } from './search/strategy';
+export { LiveServer } from '../actors/live';
+export { experimentMachine, experimentPhase } from '../machines/experiment';
+export { stageSchedulerMachine } from '../machines/stage-scheduler';
