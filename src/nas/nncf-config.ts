@@ -45,7 +45,7 @@ const NncfConfigJson = t.intersection([
             add_dynamic_inputs: t.array(t.string),
           }),
         }),
-        lr_schedule: t.unknown,
+        lr_schedule: t.partial({ type: t.string, params: t.partial({ base_lr: t.number }) }),
       }),
       search: t.partial({
         algorithm: t.string,
@@ -155,4 +155,15 @@ export function searchSpaceFromNncf(config: NncfConfig, architecture: Architectu
     };
   });
   return new SearchSpace(table);
+}
+
+/** NNCF's global learning-rate schedule, when the config gives one (only the cosine is supported). */
+export function globalScheduleOf(config: NncfConfig, source: string): { baseLr: number } | undefined {
+  const schedule = config.bootstrapNAS.training?.lr_schedule;
+  if (schedule === undefined) return undefined;
+  const baseLr = schedule.params?.base_lr;
+  if (schedule.type !== 'cosine' || baseLr === undefined || !(baseLr > 0)) {
+    throw new SearchSpaceError(`${source}: lr_schedule must be {"type": "cosine", "params": {"base_lr": <positive>}}`);
+  }
+  return { baseLr };
 }

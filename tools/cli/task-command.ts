@@ -25,7 +25,7 @@ import { openCheckpoint, type Checkpoint } from '../../src/models/checkpoint';
 import { architectureFromConfig, buildModel, type LoadedModel } from '../../src/models/registry';
 import { subnetCost } from '../../src/nas/cost';
 import { elasticPlanFor, readNasConfig, type NasConfig } from '../../src/nas/nas-config';
-import { tracedTokens } from '../../src/nas/nncf-config';
+import { globalScheduleOf, tracedTokens } from '../../src/nas/nncf-config';
 import type { SubnetConfig } from '../../src/nas/search-space';
 import { SuperNetwork } from '../../src/nas/super-network';
 import { generationAccuracy } from '../../src/tasks/generation-accuracy';
@@ -310,6 +310,7 @@ export function taskCommand(family: Family): Command {
                 padToMultipleOf: 8,
               }),
             stages,
+            globalSchedule: globalScheduleOf(nasConfig.nncf, nncf),
             sampler: samplerNamed(samplerConfig.name ?? 'uniform')(network.plan.space, {
               seed,
               randomSubnets: samplerConfig.random_subnets,

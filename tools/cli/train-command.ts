@@ -7,6 +7,7 @@ import { readTextFile } from '../../src/data/text-file';
 import type { LonasEvent } from '../../src/events';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { architectureFromConfig, buildModel } from '../../src/models/registry';
+import { globalScheduleOf } from '../../src/nas/nncf-config';
 import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
 import { SuperNetwork } from '../../src/nas/super-network';
 import { collate, type Example } from '../../src/train/batches';
@@ -147,6 +148,7 @@ export const trainCommand: Command = {
         collate: (batch) =>
           collate(batch, { padTokenId: tokenizer.padTokenId ?? 0, paddingSide: 'left', padToMultipleOf: 8 }),
         stages,
+        globalSchedule: globalScheduleOf(nasConfig.nncf, nncf),
         sampler,
         batchSize,
         gradientAccumulationSteps: accumulation,
