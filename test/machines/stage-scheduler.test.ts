@@ -1,5 +1,6 @@
 import { createActor } from 'xstate';
 import { stageSchedulerMachine, type StageSchedulerContext } from '../../machines/stage-scheduler';
+import { decodeNncfConfig, globalScheduleOf } from '../../src/nas/nncf-config';
 import { stagesFrom, stageLearningRate } from '../../src/train/schedule';
 
 const context = (actor: { getSnapshot(): { context: unknown } }) =>
@@ -94,6 +95,24 @@ describe('stage schedule', () => {
   it('refuses an empty schedule', () => {
     expect(() => stagesFrom([], 'cfg.json')).toThrow(
       'cfg.json: bootstrapNAS.training.schedule.list_stage_descriptions is empty or missing',
+    );
+  });
+});
+
+describe("the config's global lr_schedule", () => {
+  const config = (lrSchedule: unknown) =>
+    decodeNncfConfig({ bootstrapNAS: { training: { lr_schedule: lrSchedule } } }, 'cfg.json');
+
+  it('is read when given, absent otherwise', () => {
+    expect(globalScheduleOf(config({ type: 'cosine', params: { base_lr: 3.4e-4 } }), 'cfg.json')).toEqual({
+      baseLr: 3.4e-4,
+    });
+    expect(globalScheduleOf(decodeNncfConfig({ bootstrapNAS: {} }, 'cfg.json'), 'cfg.json')).toBeUndefined();
+  });
+
+  it('refuses a schedule lonas does not run', () => {
+    expect(() => globalScheduleOf(config({ type: 'multistep', params: { base_lr: 1 } }), 'cfg.json')).toThrow(
+      'cfg.json: lr_schedule must be {"type": "cosine", "params": {"base_lr": <positive>}}',
     );
   });
 });
