@@ -26,10 +26,9 @@ export async function main(modelFolder: string, configFile: string): Promise<str
   lonas.samplerRegistry['heuristic-or-uniform'] = heuristicOrUniform;
   await lonas.selectBackend({ requested: 'wasm' });
   const checkpoint = lonas.openCheckpoint(modelFolder);
-  const loaded = lonas.buildModel(checkpoint);
   const config = lonas.readNasConfig(configFile);
-  const plan = lonas.elasticPlanFor(config, lonas.architectureFromConfig(checkpoint.config, modelFolder));
-  const network = new lonas.SuperNetwork(loaded.model.linears, plan, 0);
+  const { loaded, network } = lonas.openSuperNetwork(checkpoint, config);
+  const { plan } = network;
   const tokenizer = lonas.loadTokenizer(modelFolder);
   const examples = ['the cat sat', 'the dog ran', 'a cat is on a mat', 'the dog sat'].map((text) => ({
     inputIds: tokenizer.addSpecialTokens(tokenizer.tokenize(text)).ids,

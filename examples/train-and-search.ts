@@ -12,10 +12,9 @@ import * as lonas from '../src';
 export async function main(modelFolder: string, configFile: string, strategy = 'NSGA2'): Promise<lonas.SearchResult> {
   await lonas.selectBackend({ requested: 'wasm' });
   const checkpoint = lonas.openCheckpoint(modelFolder);
-  const loaded = lonas.buildModel(checkpoint);
   const config = lonas.readNasConfig(configFile);
-  const plan = lonas.elasticPlanFor(config, lonas.architectureFromConfig(checkpoint.config, modelFolder));
-  const network = new lonas.SuperNetwork(loaded.model.linears, plan, 0);
+  const { loaded, network } = lonas.openSuperNetwork(checkpoint, config);
+  const { plan } = network;
   const tokenizer = lonas.loadTokenizer(modelFolder);
 
   // Every actor's events arrive on one stream: print the epochs and the search generations.

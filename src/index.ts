@@ -17,6 +17,7 @@ export { readNasConfig, elasticPlanFor, defaultLora } from './nas/nas-config';
 export { SearchSpace, type SubnetConfig, type WidthGroup } from './nas/search-space';
 export { ElasticPlan, type LoraPlan } from './nas/elastic-plan';
 export { SuperNetwork } from './nas/super-network';
+export { openSuperNetwork } from './nas/open-super-network';
 export { subnetCost } from './nas/cost';
 export { exportCompressedModel } from './nas/export-compressed';
 export { saveAdapter, loadAdapter, readPeftAdapter } from './io/peft';

@@ -7,9 +7,9 @@ import { selectBackend } from '../src/backend';
 import { saveAdapter } from '../src/io/peft';
 import type { CausalLM } from '../src/models/causal-lm';
 import { openCheckpoint } from '../src/models/checkpoint';
-import { architectureFromConfig, buildModel, loadCausalLM } from '../src/models/registry';
-import { elasticPlanFor, readNasConfig } from '../src/nas/nas-config';
-import { SuperNetwork } from '../src/nas/super-network';
+import { loadCausalLM } from '../src/models/registry';
+import { readNasConfig } from '../src/nas/nas-config';
+import { openSuperNetwork } from '../src/nas/open-super-network';
 import { describeWithSharedData, sharedData } from './support/shared-data';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
 
@@ -163,12 +163,10 @@ describe('lonas cost and export', () => {
   it('exports a subnet of a saved super-adapter as a sub-adapter and a compressed model', async () => {
     await selectBackend({ requested: 'wasm', log: () => {} });
     const checkpoint = openCheckpoint(tiny.path('llama'));
-    const loaded = buildModel(checkpoint);
-    const plan = elasticPlanFor(
-      readNasConfig(`${root}/configs/tiny/llama.json`),
-      architectureFromConfig(checkpoint.config, 'llama'),
-    );
-    const network = new SuperNetwork(loaded.model.linears, plan, 3);
+    const { loaded, network } = openSuperNetwork(checkpoint, readNasConfig(`${root}/configs/tiny/llama.json`), {
+      seed: 3,
+    });
+    const { plan } = network;
     for (const layer of network.layers.values())
       layer.loraB?.assign(tf.randomNormal(layer.loraB.shape, 0, 0.3, 'float32', 4));
     saveAdapter(`${tiny.folder}/super`, network, { baseModel: tiny.path('llama'), taskType: 'CAUSAL_LM' });

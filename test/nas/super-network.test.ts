@@ -4,10 +4,11 @@ import * as path from 'path';
 import { selectBackend } from '../../src/backend';
 import { loadAdapter, readPeftAdapter, saveAdapter } from '../../src/io/peft';
 import { openCheckpoint } from '../../src/models/checkpoint';
-import { buildModel, loadModel, type LoadedModel } from '../../src/models/registry';
+import { loadModel, type LoadedModel } from '../../src/models/registry';
 import type { LinearLayer } from '../../src/nn/linear';
 import { exportCompressedModel } from '../../src/nas/export-compressed';
 import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
+import { openSuperNetwork } from '../../src/nas/open-super-network';
 import type { SubnetConfig } from '../../src/nas/search-space';
 import { SuperNetwork } from '../../src/nas/super-network';
 import { architectureFromConfig } from '../../src/models/registry';
@@ -26,12 +27,9 @@ describe('the elastic super-network', () => {
   /** The tiny model of a family turned into a super-network, adapters randomised (B is zero at init). */
   function superNetwork(family: Family, seed = 1): { loaded: LoadedModel; network: SuperNetwork } {
     const checkpoint = openCheckpoint(tiny.path(family));
-    const loaded = buildModel(checkpoint);
-    const plan = elasticPlanFor(
-      readNasConfig(path.join(configs, `${family}.json`)),
-      architectureFromConfig(checkpoint.config, family),
-    );
-    const network = new SuperNetwork(loaded.model.linears, plan, seed);
+    const { loaded, network } = openSuperNetwork(checkpoint, readNasConfig(path.join(configs, `${family}.json`)), {
+      seed,
+    });
     const random = new SeededRandom(seed);
     for (const layer of network.layers.values()) {
       if (layer.loraB !== undefined)

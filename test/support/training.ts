@@ -2,9 +2,10 @@ import * as path from 'path';
 import { samplerNamed } from '../../actors/samplers/registry';
 import type { TrainerInput } from '../../actors/trainer';
 import { openCheckpoint } from '../../src/models/checkpoint';
-import { architectureFromConfig, buildModel, type LoadedModel } from '../../src/models/registry';
-import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
-import { SuperNetwork } from '../../src/nas/super-network';
+import type { LoadedModel } from '../../src/models/registry';
+import { readNasConfig } from '../../src/nas/nas-config';
+import { openSuperNetwork } from '../../src/nas/open-super-network';
+import type { SuperNetwork } from '../../src/nas/super-network';
 import { collate, type Example } from '../../src/train/batches';
 import { stagesFrom } from '../../src/train/schedule';
 import { taskLoss } from '../../src/train/task-loss';
@@ -19,10 +20,8 @@ export function tinyTraining(
   overrides: Partial<TrainerInput> = {},
 ): { loaded: LoadedModel; network: SuperNetwork; input: TrainerInput; examples: Example[] } {
   const checkpoint = openCheckpoint(modelFolder);
-  const loaded = buildModel(checkpoint);
   const config = readNasConfig(path.join(__dirname, '..', '..', 'configs', 'tiny', 'llama.json'));
-  const plan = elasticPlanFor(config, architectureFromConfig(checkpoint.config, modelFolder));
-  const network = new SuperNetwork(loaded.model.linears, plan, 0);
+  const { loaded, network } = openSuperNetwork(checkpoint, config);
   const tokenizer = loadTokenizer(modelFolder);
   const examples = Array.from({ length: 24 }, (_, i) => ({
     inputIds: tokenizer.addSpecialTokens(tokenizer.tokenize(SENTENCES[i % SENTENCES.length])).ids,
@@ -33,7 +32,7 @@ export function tinyTraining(
     examples,
     collate: (batch) => collate(batch, { padTokenId: 0, paddingSide: 'left', padToMultipleOf: 8 }),
     stages: stagesFrom(config.nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, 'tiny'),
-    sampler: samplerNamed('uniform')(plan.space, { seed: 0 }),
+    sampler: samplerNamed('uniform')(network.plan.space, { seed: 0 }),
     batchSize: 4,
     gradientAccumulationSteps: 2,
     epochs: 3,

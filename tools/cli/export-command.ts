@@ -1,10 +1,9 @@
 import { selectBackend } from '../../src/backend';
 import { loadAdapter, saveAdapter } from '../../src/io/peft';
 import { openCheckpoint } from '../../src/models/checkpoint';
-import { architectureFromConfig, buildModel } from '../../src/models/registry';
 import { exportCompressedModel } from '../../src/nas/export-compressed';
-import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
-import { SuperNetwork } from '../../src/nas/super-network';
+import { readNasConfig } from '../../src/nas/nas-config';
+import { openSuperNetwork } from '../../src/nas/open-super-network';
 import { parseFlags, UsageError, type Command } from './command';
 import { parseSubnet } from './cost-command';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
@@ -43,15 +42,9 @@ export const exportCommand: Command = {
     }
     await selectBackend({ requested: values.backend });
     const checkpoint = openCheckpoint(model);
-    const loaded = buildModel(checkpoint);
-    const plan = elasticPlanFor(
-      readNasConfig(nncf),
-      architectureFromConfig(checkpoint.config, model),
-      loraFlags(values),
-    );
-    const network = new SuperNetwork(loaded.model.linears, plan);
+    const { loaded, network } = openSuperNetwork(checkpoint, readNasConfig(nncf), { lora: loraFlags(values) });
     loadAdapter(weights, network);
-    const subnet = parseSubnet(values.subnet, plan.space);
+    const subnet = parseSubnet(values.subnet, network.plan.space);
     network.activate(subnet);
     const taskType = loaded.kind === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS';
     saveAdapter(`${output}/adapter`, network, { baseModel: model, taskType, subnet });

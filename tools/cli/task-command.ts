@@ -22,9 +22,10 @@ import type { LonasEvent } from '../../src/events';
 import { writeFileAtomic } from '../../src/io/atomic-write';
 import { loadAdapter } from '../../src/io/peft';
 import { openCheckpoint, type Checkpoint } from '../../src/models/checkpoint';
-import { architectureFromConfig, buildModel, type LoadedModel } from '../../src/models/registry';
+import type { LoadedModel } from '../../src/models/registry';
 import { subnetCost } from '../../src/nas/cost';
-import { elasticPlanFor, readNasConfig, type NasConfig } from '../../src/nas/nas-config';
+import { readNasConfig, type NasConfig } from '../../src/nas/nas-config';
+import { openSuperNetwork } from '../../src/nas/open-super-network';
 import { globalScheduleOf, tracedTokens } from '../../src/nas/nncf-config';
 import type { SubnetConfig } from '../../src/nas/search-space';
 import { SuperNetwork } from '../../src/nas/super-network';
@@ -242,14 +243,12 @@ export function taskCommand(family: Family): Command {
         await selectBackend({ requested: values.backend });
         let checkpoint = openCheckpoint(model);
         if (family === 'glue') checkpoint = forTask(checkpoint, glueLabelCount(glueTask as string));
-        const loaded = buildModel(checkpoint);
+        const { loaded, network } = openSuperNetwork(checkpoint, nasConfig, { lora: loraFlags(values), seed });
         if ((family === 'glue') !== (loaded.kind === 'sequence-classification')) {
           throw new UsageError(
             `lonas ${family} needs ${family === 'glue' ? 'a BERT' : 'a LLaMA or BLOOM'} model, not ${loaded.model.config.modelType}`,
           );
         }
-        const plan = elasticPlanFor(nasConfig, architectureFromConfig(checkpoint.config, model), loraFlags(values));
-        const network = new SuperNetwork(loaded.model.linears, plan, seed);
         if (values.lora_weights !== undefined) loadAdapter(values.lora_weights, network);
         const tokenizer = loadTokenizer(
           values.tokenizer ?? checkpoint.folder ?? path.join(path.dirname(model), 'tokenizer.bin'),

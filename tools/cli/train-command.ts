@@ -6,10 +6,9 @@ import { selectBackend } from '../../src/backend';
 import { readTextFile } from '../../src/data/text-file';
 import type { LonasEvent } from '../../src/events';
 import { openCheckpoint } from '../../src/models/checkpoint';
-import { architectureFromConfig, buildModel } from '../../src/models/registry';
 import { globalScheduleOf } from '../../src/nas/nncf-config';
-import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
-import { SuperNetwork } from '../../src/nas/super-network';
+import { readNasConfig } from '../../src/nas/nas-config';
+import { openSuperNetwork } from '../../src/nas/open-super-network';
 import { collate, type Example } from '../../src/train/batches';
 import { stagesFrom } from '../../src/train/schedule';
 import { taskLoss } from '../../src/train/task-loss';
@@ -102,8 +101,7 @@ export const trainCommand: Command = {
 
     await selectBackend({ requested: values.backend });
     const checkpoint = openCheckpoint(model);
-    const loaded = buildModel(checkpoint);
-    const plan = elasticPlanFor(nasConfig, architectureFromConfig(checkpoint.config, model), loraFlags(values));
+    const { loaded, network } = openSuperNetwork(checkpoint, nasConfig, { lora: loraFlags(values), seed });
     const tokenizer = loadTokenizer(
       values.tokenizer ?? checkpoint.folder ?? path.join(path.dirname(model), 'tokenizer.bin'),
       {
@@ -117,9 +115,8 @@ export const trainCommand: Command = {
       );
       return { inputIds: ids.slice(0, maxLength), tokenTypeIds: typeIds.slice(0, maxLength), label: r.label };
     });
-    const network = new SuperNetwork(loaded.model.linears, plan, seed);
     const samplerConfig = nasConfig.nncf.lonas?.sampler ?? {};
-    const sampler = samplerNamed(samplerConfig.name ?? 'uniform')(plan.space, {
+    const sampler = samplerNamed(samplerConfig.name ?? 'uniform')(network.plan.space, {
       seed,
       randomSubnets: samplerConfig.random_subnets,
       subnet: samplerConfig.subnet,
