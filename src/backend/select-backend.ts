@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
-import { registerKernelPatches } from './kernels/register-kernel-patches';
+import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
 
 /** The tensor backends lonas can run on, in the order they are tried. */
 export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -79,12 +79,12 @@ async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> 
   const attempt = await tryPackage('wasm', '@tensorflow/tfjs-backend-wasm', loadModule);
   if (!attempt.ok) return attempt;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { ok: true, detail: `${attempt.detail} (${simd ? 'SIMD' : 'no SIMD'}), lonas GEMM matmul` };
+  return { ok: true, detail: `${attempt.detail} (${simd ? 'SIMD' : 'no SIMD'}), ${matMulPath('wasm')}` };
 }
 
 async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
   const attempt = await tryPackage('cpu', '@tensorflow/tfjs-backend-cpu', loadModule);
-  return attempt.ok ? { ok: true, detail: `${attempt.detail} (plain JavaScript)` } : attempt;
+  return attempt.ok ? { ok: true, detail: `${attempt.detail} (plain JavaScript), ${matMulPath('cpu')}` } : attempt;
 }
 
 const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {

@@ -1,4 +1,5 @@
 import {
+  commonsensePatterns,
   extractCommonsenseAnswer,
   commonsenseDatasetOfLabel,
   extractLastNumber,
@@ -20,8 +21,10 @@ export const commonsenseTask: LlmTask = {
   name: 'commonsense',
   datasets: ['boolq', 'piqa', 'social_i_qa', 'winogrande', 'ARC-Easy', 'ARC-Challenge', 'openbookqa', 'hellaswag'],
   maxNewTokens: 32,
+  // A test set of the user's own (not one of LoNAS's eight) is judged by its labels' format.
   judge(dataset, response, answer) {
-    const pred = extractCommonsenseAnswer(dataset ?? commonsenseDatasetOfLabel(answer), response);
+    const known = dataset !== undefined && dataset in commonsensePatterns;
+    const pred = extractCommonsenseAnswer(known ? dataset : commonsenseDatasetOfLabel(answer), response);
     return { pred, correct: pred === answer };
   },
 };

@@ -6,6 +6,7 @@ import {
   isMathAnswerCorrect,
   responseOf,
 } from '../../src/eval/answers';
+import { commonsenseTask } from '../../src/tasks/tasks';
 import { accuracy, f1, glueMetrics, matthewsCorrelation, pearson, spearman } from '../../src/eval/glue-metrics';
 
 describe('answer extraction', () => {
@@ -34,6 +35,19 @@ describe('answer extraction', () => {
       'hellaswag',
       'winogrande',
     ]);
+  });
+
+  it("judges a test set of the user's own by its labels' format", () => {
+    expect(commonsenseTask.judge('compare', 'the correct answer is false', 'false')).toEqual({
+      pred: 'false',
+      correct: true,
+    });
+    expect(commonsenseTask.judge('choose', 'the correct answer is option1', 'option2')).toEqual({
+      pred: 'option1',
+      correct: false,
+    });
+    // LoNAS's own datasets keep their patterns: winogrande answers are not read as boolq's.
+    expect(commonsenseTask.judge('winogrande', 'true', 'option1').pred).toBe('');
   });
 
   it('reads math answers: the last number, commas dropped; AQuA letters; a 0.001 tolerance', () => {

@@ -73,7 +73,7 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       let stderr = '';
       run.stderr?.on('data', (chunk) => {
         stderr += chunk;
-        const match = /live at ws:\/\/([^\s]+)/.exec(stderr);
+        const match = /live at ws:\/\/([^\s;]+)/.exec(stderr);
         if (match !== null) resolve(`http://${match[1]}/`);
       });
       run.on('close', () => reject(new Error(stderr)));

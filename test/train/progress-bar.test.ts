@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import type { LonasEvent } from '../../src/events';
 import { trainStep } from '../support/events';
-import { showTrainingProgress } from '../../src/util/progress-bar';
+import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
 
 const step = (globalStep: number): LonasEvent => trainStep(globalStep);
 
@@ -24,5 +24,31 @@ describe('the training progress bar', () => {
     expect(showTrainingProgress(events, 4, stream)).toBeUndefined();
     events.next(step(1));
     expect(frames).toEqual([]);
+  });
+
+  it('counts search candidates and the best accuracy so far', () => {
+    const frames: string[] = [];
+    const events = new Subject<LonasEvent>();
+    const stream = { isTTY: true, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
+    showSearchProgress(events, 4, stream);
+    const candidate = (accuracy: number): LonasEvent => ({
+      type: 'search.candidate',
+      generation: 0,
+      subnet: {},
+      macs: 1,
+      accuracy,
+      cached: false,
+    });
+    events.next(candidate(0.5));
+    events.next(candidate(0.25));
+    events.next({
+      type: 'search.done',
+      best: { subnet: {}, macs: 1, accuracy: 0.5 },
+      meetsReference: true,
+      evaluated: 2,
+    });
+    expect(frames[0]).toMatch(/^\r\[={8}> {21}\] {2}25% search 1\/4 generation 0 best accuracy 0\.5000$/);
+    expect(frames[1]).toMatch(/ 50% search 2\/4 generation 0 best accuracy 0\.5000$/);
+    expect(frames[2]).toBe('\n');
   });
 });

@@ -4,9 +4,10 @@
  */
 import { matmulBenchmark } from './benchmarks/matmul';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
+import { trainingBenchmark } from './benchmarks/training';
 import type { Benchmark } from './measure';
 
-const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark];
+const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark, trainingBenchmark];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((name) => !benchmarks.some((b) => b.name === name));

@@ -29,6 +29,7 @@ export async function startLive(
   if (values.live === undefined) return undefined;
   const { host, port } = parseLiveAddress(values.live);
   const server = await LiveServer.start(events, { host, port, token: values['live-token'], run });
-  process.stderr.write(`lonas: live at ${server.url}\n`);
+  const query = values['live-token'] === undefined ? '' : '?token=<token>';
+  process.stderr.write(`lonas: live at ${server.url}; dashboard at ${server.url.replace(/^ws:/, 'http:')}/${query}\n`);
   return server;
 }

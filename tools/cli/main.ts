@@ -10,6 +10,7 @@ import { CheckpointError } from '../../src/models/weights';
 import { TokenizerError } from '../../src/tokenizers/text-tokenizer';
 import { backendCommand } from './backend-command';
 import { costCommand } from './cost-command';
+import { demoCommand } from './demo-command';
 import { exportCommand } from './export-command';
 import { generateCommand } from './generate-command';
 import { taskCommand } from './task-command';
@@ -19,6 +20,7 @@ import { watchCommand } from './watch-command';
 import { UsageError, type Command } from './command';
 
 const commands: Command[] = [
+  demoCommand,
   taskCommand('commonsense'),
   taskCommand('math'),
   taskCommand('glue'),

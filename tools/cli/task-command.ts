@@ -36,11 +36,12 @@ import { stagesFrom } from '../../src/train/schedule';
 import { taskLoss } from '../../src/train/task-loss';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import type { TextTokenizer } from '../../src/tokenizers/text-tokenizer';
-import { showTrainingProgress } from '../../src/util/progress-bar';
+import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
 import { parseFlags, UsageError, type Command } from './command';
 import { liveFlagOptions, liveFlagsUsage, startLive } from './live-flags';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 import { recordEvents } from '../../src/live/event-log';
+import { runSummary } from './run-summary';
 import * as tf from '@tensorflow/tfjs-core';
 
 type Family = 'commonsense' | 'math' | 'glue';
@@ -239,6 +240,8 @@ export function taskCommand(family: Family): Command {
       const glueFile = (name: string) =>
         readGlueTsv(path.join(values.dataset_path as string, name), glueTask as string);
 
+      /** The largest subnet's MACs (millions), the scale of the closing front table. */
+      let maxMacs: number | undefined;
       const load = async (): Promise<Loaded> => {
         await selectBackend({ requested: values.backend });
         let checkpoint = openCheckpoint(model);
@@ -257,6 +260,7 @@ export function taskCommand(family: Family): Command {
           },
         );
         const tokens = tracedTokens(nasConfig.nncf) ?? (family === 'glue' ? 128 : 256);
+        maxMacs = subnetCost(network.plan, network.plan.space.maximal(), { tokens }).macs / 1e6;
         return { loaded, network, tokenizer, nasConfig, tokens };
       };
 
@@ -429,6 +433,7 @@ export function taskCommand(family: Family): Command {
         };
         const accuracies: number[] = [];
         for (const dataset of present) {
+          process.stderr.write(`lonas ${family}: testing the heuristic subnet on ${dataset}\n`);
           const all = readLlmAdaptersJson(path.join(values.datasets_dir as string, dataset, 'test.json'));
           const { accuracy, results } = llmAccuracy(
             state,
@@ -451,6 +456,8 @@ export function taskCommand(family: Family): Command {
         const algorithm = settings.algorithm ?? 'NSGA2';
         const population = settings.population ?? 40;
         const space = state.network.plan.space;
+        const numEvals = settings.num_evals ?? 3000;
+        showSearchProgress(events, numEvals);
         const validation = task === undefined ? [] : llmRecords().validation;
         if (task !== undefined && validation.length === 0)
           throw new UsageError('search needs --val_set_size > 0 (held-out training records)');
@@ -466,7 +473,7 @@ export function taskCommand(family: Family): Command {
             mutationEta: settings.mutation_eta,
           }),
           algorithm,
-          numEvals: settings.num_evals ?? 3000,
+          numEvals,
           population,
           macs: (subnet) => subnetCost(state.network.plan, subnet, { tokens: state.tokens }).macs / 1e6,
           weights: (subnet) => subnetCost(state.network.plan, subnet, { tokens: state.tokens }).weights,
@@ -524,19 +531,8 @@ export function taskCommand(family: Family): Command {
         process.stderr.write(`lonas ${family}: ${context.reason ?? 'the experiment failed'}\n`);
         return 1;
       }
-      const lines = [`lonas ${family}: done; outputs in ${outputDir}`];
-      const searched = context.results.search as
-        { front: Array<{ macs: number; accuracy: number }>; best: { macs: number; accuracy: number } } | undefined;
-      if (searched !== undefined) {
-        lines.push(
-          'Pareto front (MACs in millions, accuracy):',
-          ...searched.front.map((p) => `  ${p.macs.toFixed(3).padStart(14)}  ${p.accuracy.toFixed(4)}`),
-        );
-        lines.push(
-          `best: ${searched.best.macs.toFixed(3)} MMACs, accuracy ${searched.best.accuracy.toFixed(4)} (best_subnet.json)`,
-        );
-      }
-      process.stderr.write(`${lines.join('\n')}\n`);
+      const results = context.results as Parameters<typeof runSummary>[2];
+      process.stderr.write(runSummary(family, outputDir, results, maxMacs));
       return 0;
     },
   };

@@ -18,13 +18,16 @@ export type TinyFamily = (typeof tinyFamilies)[number];
 
 type Tensors = Record<string, TensorToWrite>;
 
-/** Fills tensors by name in a fixed order: linear weights N(0, 0.2), biases N(0, 0.1), norms 1 + N(0, 0.1). */
+/** Fills tensors by name in a fixed order: linear weights N(0, linearStd), biases N(0, 0.1), norms 1 + N(0, 0.1). */
 class TensorMaker {
   readonly tensors: Tensors = {};
 
-  constructor(private readonly random: SeededRandom) {}
+  constructor(
+    private readonly random: SeededRandom,
+    private readonly linearStd = 0.2,
+  ) {}
 
-  matrix(name: string, rows: number, columns: number, std = 0.2): void {
+  matrix(name: string, rows: number, columns: number, std = this.linearStd): void {
     this.tensors[name] = { shape: [rows, columns], data: this.random.normals(rows * columns, std) };
   }
 
@@ -39,18 +42,38 @@ class TensorMaker {
   }
 }
 
-interface TinyCheckpoint {
+export interface TinyCheckpoint {
   config: Record<string, unknown>;
   tensors: Tensors;
   tokenizer: Record<string, unknown>;
 }
 
-function tinyLlama(random: SeededRandom): TinyCheckpoint {
-  const tokenizer = llamaTokenizerJson();
-  const [hidden, inner, layers, heads, kvHeads] = [32, 88, 2, 4, 2];
-  const vocab = vocabularySize(tokenizer);
+/** A LLaMA's sizes, as config.json names them. */
+export interface LlamaShape {
+  hidden: number;
+  inner: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  maxPositions: number;
+  /** Embedding rows (default: the tokenizer's vocabulary). */
+  vocab?: number;
+}
+
+/**
+ * A LLaMA checkpoint with seeded random weights: linear weights N(0, linearStd), embeddings
+ * N(0, 1), norms 1 + N(0, 0.1), drawn in a fixed order.
+ */
+export function llamaCheckpoint(
+  random: SeededRandom,
+  shape: LlamaShape,
+  tokenizer: Record<string, unknown>,
+  linearStd = 0.2,
+): TinyCheckpoint {
+  const { hidden, inner, layers, heads, kvHeads } = shape;
+  const vocab = shape.vocab ?? vocabularySize(tokenizer);
   const kvWidth = (hidden / heads) * kvHeads;
-  const make = new TensorMaker(random);
+  const make = new TensorMaker(random, linearStd);
   make.matrix('model.embed_tokens.weight', vocab, hidden, 1);
   for (let i = 0; i < layers; i++) {
     const p = `model.layers.${i}`;
@@ -75,7 +98,7 @@ function tinyLlama(random: SeededRandom): TinyCheckpoint {
     num_attention_heads: heads,
     num_key_value_heads: kvHeads,
     vocab_size: vocab,
-    max_position_embeddings: 128,
+    max_position_embeddings: shape.maxPositions,
     rms_norm_eps: 1e-6,
     rope_theta: 10000,
     hidden_act: 'silu',
@@ -86,6 +109,13 @@ function tinyLlama(random: SeededRandom): TinyCheckpoint {
   };
   return { config, tensors: make.tensors, tokenizer };
 }
+
+const tinyLlama = (random: SeededRandom) =>
+  llamaCheckpoint(
+    random,
+    { hidden: 32, inner: 88, layers: 2, heads: 4, kvHeads: 2, maxPositions: 128 },
+    llamaTokenizerJson(),
+  );
 
 function tinyBloom(random: SeededRandom): TinyCheckpoint {
   const tokenizer = bloomTokenizerJson();
@@ -121,9 +151,23 @@ function tinyBloom(random: SeededRandom): TinyCheckpoint {
   return { config, tensors: make.tensors, tokenizer };
 }
 
-function tinyBert(random: SeededRandom): TinyCheckpoint {
-  const tokenizer = bertTokenizerJson();
-  const [hidden, inner, layers, heads, labels, positions] = [32, 64, 2, 4, 3, 64];
+/** A BERT classifier's sizes. */
+export interface BertShape {
+  hidden: number;
+  inner: number;
+  layers: number;
+  heads: number;
+  positions: number;
+}
+
+/** A BERT sequence classifier (3 labels) with seeded random weights, drawn in a fixed order. */
+export function bertCheckpoint(
+  random: SeededRandom,
+  shape: BertShape,
+  tokenizer: Record<string, unknown>,
+): TinyCheckpoint {
+  const { hidden, inner, layers, heads, positions } = shape;
+  const labels = 3;
   const vocab = vocabularySize(tokenizer);
   const make = new TensorMaker(random);
   make.matrix('bert.embeddings.word_embeddings.weight', vocab, hidden, 1);
@@ -160,20 +204,27 @@ function tinyBert(random: SeededRandom): TinyCheckpoint {
   return { config, tensors: make.tensors, tokenizer };
 }
 
+const tinyBert = (random: SeededRandom) =>
+  bertCheckpoint(random, { hidden: 32, inner: 64, layers: 2, heads: 4, positions: 64 }, bertTokenizerJson());
+
 const makers: Record<TinyFamily, (random: SeededRandom) => TinyCheckpoint> = {
   llama: tinyLlama,
   bloom: tinyBloom,
   bert: tinyBert,
 };
 
-/** Writes one tiny checkpoint folder and returns its path. */
-export function makeTinyCheckpoint(family: TinyFamily, folder: string, seed = 0): string {
-  const { config, tensors, tokenizer } = makers[family](new SeededRandom(seed));
+/** Writes a checkpoint as a Hugging Face folder: config.json, tokenizer.json, model.safetensors. */
+export function writeCheckpointFolder(folder: string, { config, tensors, tokenizer }: TinyCheckpoint): string {
   fs.mkdirSync(folder, { recursive: true });
   writeFileAtomic(path.join(folder, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   writeFileAtomic(path.join(folder, 'tokenizer.json'), JSON.stringify(tokenizer));
   writeSafetensors(path.join(folder, 'model.safetensors'), tensors, { format: 'pt' });
   return folder;
+}
+
+/** Writes one tiny checkpoint folder and returns its path. */
+export function makeTinyCheckpoint(family: TinyFamily, folder: string, seed = 0): string {
+  return writeCheckpointFolder(folder, makers[family](new SeededRandom(seed)));
 }
 
 if (require.main === module) {

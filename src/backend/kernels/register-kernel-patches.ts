@@ -1,12 +1,28 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { blasAddon } from './blas-addon';
+import { cpuBlasBatchMatMulConfig, wasmBlasBatchMatMulConfig } from './blas-batch-matmul';
 import { cpuUnsortedSegmentSumConfig, wasmUnsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { wasmBatchMatMulConfig } from './wasm-batch-matmul';
 
-/** Kernels that replace or fill in tfjs 4.22's own, per backend. */
+const blas = blasAddon();
+
+/**
+ * Kernels that replace or fill in tfjs 4.22's own, per backend. Matrix products go to OpenBLAS
+ * when its addon was built (on wasm and cpu), else to lonas's wasm GEMM (wasm only).
+ */
 export const kernelPatches: Record<string, KernelConfig[]> = {
-  wasm: [wasmBatchMatMulConfig, wasmUnsortedSegmentSumConfig],
-  cpu: [cpuUnsortedSegmentSumConfig],
+  wasm: [
+    blas.addon === undefined ? wasmBatchMatMulConfig : wasmBlasBatchMatMulConfig(blas.addon),
+    wasmUnsortedSegmentSumConfig,
+  ],
+  cpu: [...(blas.addon === undefined ? [] : [cpuBlasBatchMatMulConfig(blas.addon)]), cpuUnsortedSegmentSumConfig],
 };
+
+/** How matrix products run on wasm and cpu, for the start-up line. */
+export function matMulPath(backendName: 'wasm' | 'cpu'): string {
+  if (blas.addon !== undefined) return `OpenBLAS matmul (${blas.reason})`;
+  return backendName === 'wasm' ? `lonas GEMM matmul (${blas.reason})` : `stock matmul (${blas.reason})`;
+}
 
 /** The stock kernel each patch displaced (undefined where tfjs had none). */
 const displaced = new Map<KernelConfig, KernelConfig | undefined>();
@@ -49,5 +65,18 @@ export function withStockKernels<T>(backendName: string, body: () => T): T {
     return body();
   } finally {
     registerKernelPatches(backendName);
+  }
+}
+
+/** Runs `body` with `config` as its kernel on its backend, then puts back the kernel it displaced. */
+export function withKernel<T>(config: KernelConfig, body: () => T): T {
+  const previous = getKernel(config.kernelName, config.backendName);
+  if (previous !== undefined) unregisterKernel(config.kernelName, config.backendName);
+  registerKernel(config);
+  try {
+    return body();
+  } finally {
+    unregisterKernel(config.kernelName, config.backendName);
+    if (previous !== undefined) registerKernel(previous);
   }
 }

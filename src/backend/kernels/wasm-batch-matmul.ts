@@ -1,6 +1,5 @@
 import {
   BatchMatMul,
-  broadcast_util,
   getKernel,
   Transpose,
   util,
@@ -12,6 +11,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { broadcastBatchIndex, matMulGeometry } from './batch-matmul-geometry';
 import { gemm, gemmKernels } from './wasm-gemm';
 import { heapData, wasmInternals } from './wasm-internals';
 
@@ -36,47 +36,17 @@ function transposeLastTwo(x: TensorInfo, backend: BackendWasm): TensorInfo {
   return transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } as unknown as NamedAttrMap }) as TensorInfo;
 }
 
-/** Index into an operand's flattened batch for output batch entry `outIndex` (numpy broadcasting). */
-export function broadcastBatchIndex(outBatchShape: number[], operandBatchShape: number[], outIndex: number): number {
-  let index = 0;
-  let stride = 1;
-  let rest = outIndex;
-  for (let axis = outBatchShape.length - 1; axis >= 0; axis--) {
-    const coordinate = rest % outBatchShape[axis];
-    rest = Math.floor(rest / outBatchShape[axis]);
-    const operandAxis = axis - (outBatchShape.length - operandBatchShape.length);
-    if (operandAxis < 0) continue;
-    const size = operandBatchShape[operandAxis];
-    if (size !== 1) index += coordinate * stride;
-    stride *= size;
-  }
-  return index;
-}
-
 function fastBatchMatMul(args: { inputs: BatchMatMulInputs; backend: BackendWasm; attrs: BatchMatMulAttrs }) {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs;
   const backend = wasmInternals(args.backend);
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
-    throw new Error(`matMul on wasm takes float32 tensors, got ${a.dtype} and ${b.dtype}`);
-  }
-  const aRank = a.shape.length;
-  const bRank = b.shape.length;
-  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
-  const kA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
-  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
-  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
-  util.assert(
-    kA === kB,
-    () =>
-      `Error in matMul: inner shapes (${kA}) and (${kB}) of Tensors with shapes ${a.shape} and ` +
-      `${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+  const { m, k, n, aBatchShape, bBatchShape, outBatchShape, outBatch } = matMulGeometry(
+    a,
+    b,
+    transposeA,
+    transposeB,
+    'wasm',
   );
-  const k = kA;
-  const aBatchShape = a.shape.slice(0, -2);
-  const bBatchShape = b.shape.slice(0, -2);
-  const outBatchShape = broadcast_util.assertAndGetBroadcastShape(aBatchShape, bBatchShape);
-  const outBatch = util.sizeFromShape(outBatchShape);
   const out = backend.makeOutput([...outBatchShape, m, n], 'float32');
   if (outBatch * m * n === 0) return out;
   if (k === 0) {

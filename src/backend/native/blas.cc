@@ -1,0 +1,78 @@
+// lonas's optional native matrix product: OpenBLAS's sgemm over tensors that stay where tfjs
+// keeps them (views on the wasm heap, or the cpu backend's arrays). No copies: the JS side
+// passes typed-array views and element offsets, and C is written in place.
+#include <napi.h>
+#include <cblas.h>
+
+namespace {
+
+// sgemmBatch(transA, transB, m, n, k, a, b, c, aOffsets, bOffsets, cOffsets):
+// for every i, C_i[m, n] = op(A_i) op(B_i), with A_i at a[aOffsets[i]] (row-major, [m, k] or
+// [k, m] when transposed), B_i at b[bOffsets[i]] ([k, n] or [n, k]) and C_i at c[cOffsets[i]].
+Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 11) {
+    Napi::TypeError::New(env, "sgemmBatch takes 11 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const bool transA = info[0].As<Napi::Boolean>().Value();
+  const bool transB = info[1].As<Napi::Boolean>().Value();
+  const int m = info[2].As<Napi::Number>().Int32Value();
+  const int n = info[3].As<Napi::Number>().Int32Value();
+  const int k = info[4].As<Napi::Number>().Int32Value();
+  Napi::Float32Array a = info[5].As<Napi::Float32Array>();
+  Napi::Float32Array b = info[6].As<Napi::Float32Array>();
+  Napi::Float32Array c = info[7].As<Napi::Float32Array>();
+  const Napi::Int32Array aOffsets = info[8].As<Napi::Int32Array>();
+  const Napi::Int32Array bOffsets = info[9].As<Napi::Int32Array>();
+  const Napi::Int32Array cOffsets = info[10].As<Napi::Int32Array>();
+  const size_t batch = cOffsets.ElementLength();
+  if (aOffsets.ElementLength() != batch || bOffsets.ElementLength() != batch) {
+    Napi::RangeError::New(env, "sgemmBatch: offset arrays differ in length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t aSize = static_cast<size_t>(m) * k, bSize = static_cast<size_t>(k) * n,
+               cSize = static_cast<size_t>(m) * n;
+  for (size_t i = 0; i < batch; i++) {
+    if (aOffsets[i] < 0 || bOffsets[i] < 0 || cOffsets[i] < 0 ||
+        aOffsets[i] + aSize > a.ElementLength() || bOffsets[i] + bSize > b.ElementLength() ||
+        cOffsets[i] + cSize > c.ElementLength()) {
+      Napi::RangeError::New(env, "sgemmBatch: an operand lies outside its array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  float* aData = a.Data();
+  float* bData = b.Data();
+  float* cData = c.Data();
+  for (size_t i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k,
+                1.0f, aData + aOffsets[i], transA ? m : k, bData + bOffsets[i], transB ? k : n, 0.0f,
+                cData + cOffsets[i], n);
+  }
+  return env.Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Value Config(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), openblas_get_config());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("config", Napi::Function::New(env, Config));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lonas_blas, Init)

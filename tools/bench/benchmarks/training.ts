@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { selectBackend, withStockKernels } from '../../../src/backend';
+import { packagePath } from '../../../src/backend/build-artifacts';
+import { blasAddon } from '../../../src/backend/kernels/blas-addon';
+import { withKernel } from '../../../src/backend/kernels/register-kernel-patches';
+import { wasmBatchMatMulConfig } from '../../../src/backend/kernels/wasm-batch-matmul';
+import { generate } from '../../../src/eval/generate';
+import { openCheckpoint } from '../../../src/models/checkpoint';
+import type { NasConfig } from '../../../src/nas/nas-config';
+import type { NncfConfig } from '../../../src/nas/nncf-config';
+import { openSuperNetwork } from '../../../src/nas/open-super-network';
+import { AdamW, clipByGlobalNorm, torchAdamW } from '../../../src/train/adamw';
+import { collate } from '../../../src/train/batches';
+import { taskLoss } from '../../../src/train/task-loss';
+import { SeededRandom } from '../../../src/util/seeded-random';
+import {
+  bertCheckpoint,
+  llamaCheckpoint,
+  writeCheckpointFolder,
+  type TinyCheckpoint,
+} from '../../tiny-checkpoints/make';
+import { bertTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
+import { timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
+
+interface Shape {
+  name: string;
+  checkpoint: (random: SeededRandom) => TinyCheckpoint;
+  targets: string[];
+  batch: number;
+  length: number;
+}
+
+const shapes: Shape[] = [
+  {
+    // llama2.c's stories260K: dim 64, hidden 172, 5 layers, 8 heads (4 key/value), vocabulary 512.
+    name: 'stories260K',
+    checkpoint: (random) =>
+      llamaCheckpoint(
+        random,
+        { hidden: 64, inner: 172, layers: 5, heads: 8, kvHeads: 4, maxPositions: 512, vocab: 512 },
+        llamaTokenizerJson(),
+        0.05,
+      ),
+    targets: ['q_proj', 'k_proj', 'v_proj', 'up_proj', 'gate_proj', 'down_proj'],
+    batch: 8,
+    length: 128,
+  },
+  {
+    // BERT-tiny: 2 layers, hidden 128, 2 heads, intermediate 512.
+    name: 'bert-tiny',
+    checkpoint: (random) =>
+      bertCheckpoint(random, { hidden: 128, inner: 512, layers: 2, heads: 2, positions: 512 }, bertTokenizerJson()),
+    targets: ['query', 'key', 'value', 'intermediate.dense', 'output.dense'],
+    batch: 8,
+    length: 128,
+  },
+];
+
+const SETTINGS = { rank: 8, alpha: 16, steps: 15, warmup: 3, newTokens: 64, prompt: 16 };
+
+/** Threads for OpenBLAS and PyTorch alike (LONAS_BENCH_THREADS, default 1: wasm runs on one). */
+const threads = Number(process.env.LONAS_BENCH_THREADS ?? 1);
+
+/** PyTorch's timings of the same step (tools/reference/bench_step.py), or why there are none. */
+function pytorchTimings(folder: string, shape: Shape): Record<string, number | null> | string {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return `${python} is not installed`;
+  const settings = path.join(folder, 'bench-settings.json');
+  fs.writeFileSync(
+    settings,
+    JSON.stringify({
+      ...SETTINGS,
+      new_tokens: SETTINGS.newTokens,
+      batch: shape.batch,
+      length: shape.length,
+      targets: shape.targets,
+      threads,
+    }),
+  );
+  const script = packagePath('tools', 'reference', 'bench_step.py');
+  const run = spawnSync(python, [script, folder, settings], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    const reason = run.stderr.includes("No module named 'torch'")
+      ? 'python3-torch is not installed (apt-get install python3-torch)'
+      : run.stderr.trim().split('\n').slice(-1)[0];
+    return `PyTorch reference failed: ${reason}`;
+  }
+  return JSON.parse(run.stdout);
+}
+
+/** The matmul paths to compare: tfjs's stock kernels, lonas's wasm GEMM, and OpenBLAS when built. */
+function paths(): Array<[string, <T>(body: () => T) => T]> {
+  const list: Array<[string, <T>(body: () => T) => T]> = [
+    ['stock', (body) => withStockKernels('wasm', body)],
+    ['lonas-gemm', (body) => withKernel(wasmBatchMatMulConfig, body)],
+  ];
+  const addon = blasAddon().addon;
+  if (addon !== undefined) {
+    addon.setThreads(threads);
+    list.push(['openblas', (body) => body()]);
+  }
+  return list;
+}
+
+async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-bench-${shape.name}-`));
+  try {
+    writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
+    const config: NasConfig = {
+      source: 'bench',
+      nncf: { bootstrapNAS: {}, lonas: { search_space: [] } } as NncfConfig,
+    };
+    const { loaded, network } = openSuperNetwork(openCheckpoint(folder), config, {
+      lora: { targetModules: shape.targets, rank: SETTINGS.rank, alpha: SETTINGS.alpha, dropout: 0, modulesToSave: [] },
+    });
+    const variables = network.trainableVariables();
+    const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: 0 });
+    const random = new SeededRandom(1);
+    const vocab = Number(openCheckpoint(folder).config.vocab_size);
+    const rows = Array.from({ length: shape.batch }, () => ({
+      inputIds: Array.from({ length: shape.length }, () => 3 + random.below(vocab - 3)),
+      label: 0,
+    }));
+    const batch = collate(rows, { padTokenId: 0, paddingSide: 'right' });
+    const loss = taskLoss(loaded);
+    const trainStep = () => {
+      const { value, grads } = tf.variableGrads(() => loss(batch), variables);
+      const { clipped } = clipByGlobalNorm(
+        variables.map((v) => grads[v.name]),
+        1,
+      );
+      optimizer.apply(clipped, 1e-4);
+      return value;
+    };
+    const inference =
+      loaded.kind === 'causal-lm'
+        ? () => {
+            const prompt = batch.inputIds[0].slice(0, SETTINGS.prompt);
+            generate(loaded.model, [prompt], { maxNewTokens: SETTINGS.newTokens, numBeams: 1 });
+            return tf.scalar(0);
+          }
+        : () => loss(batch);
+    const torch = pytorchTimings(folder, shape);
+    for (const [name, run] of paths()) {
+      const [step, infer] = run(() => timeInterleaved([trainStep, inference], SETTINGS.steps, SETTINGS.warmup));
+      const record: BenchRecord = {
+        bench: 'training',
+        shape: shape.name,
+        matmul: name,
+        batch: shape.batch,
+        length: shape.length,
+        lora_rank: SETTINGS.rank,
+        threads,
+        train_step_ms: step.median_ms,
+        train_steps_per_s: Number((1000 / step.median_ms).toFixed(2)),
+      };
+      if (loaded.kind === 'causal-lm') {
+        record.generate_tokens_per_s = Number(((1000 * SETTINGS.newTokens) / infer.median_ms).toFixed(1));
+      } else {
+        record.forward_ms = infer.median_ms;
+      }
+      if (typeof torch === 'string') {
+        record.pytorch = torch;
+      } else {
+        record.pytorch_train_step_ms = Number((torch.train_step_ms as number).toFixed(3));
+        record.train_ratio_to_pytorch = Number((step.median_ms / (torch.train_step_ms as number)).toFixed(2));
+        if (torch.generate_ms_per_token !== null) {
+          record.pytorch_generate_tokens_per_s = Number((1000 / (torch.generate_ms_per_token as number)).toFixed(1));
+        } else {
+          record.pytorch_forward_ms = Number((torch.forward_ms as number).toFixed(3));
+        }
+      }
+      yield record;
+    }
+    optimizer.dispose();
+    loaded.model.dispose();
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** LoRA training steps and generation on two model shapes, each matmul path against PyTorch. */
+export const trainingBenchmark: Benchmark = {
+  name: 'training',
+  description: 'LoRA training step and generation per matmul path, with PyTorch timings of the same work',
+  async *run() {
+    await selectBackend({ requested: 'wasm', log: () => {} });
+    for (const shape of shapes) yield* benchShape(shape);
+  },
+};
