@@ -11,7 +11,7 @@ const lonas = path.join(root, 'bin', 'lonas.js');
 /** The demo's config with a shorter schedule and search, for a run of about a minute. */
 function smallerConfig(folder: string): string {
   const config = JSON.parse(fs.readFileSync(path.join(root, 'configs', 'demo-commonsense.json'), 'utf8'));
-  config.bootstrapNAS.search.num_evals = 30;
+  config.bootstrapNAS.search.num_evals = 20;
   const file = path.join(folder, 'demo-small.json');
   fs.writeFileSync(file, JSON.stringify(config));
   return file;

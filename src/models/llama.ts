@@ -216,7 +216,6 @@ export class LlamaForCausalLM implements CausalLM {
   }
 
   dispose(): void {
-    this.rotary.dispose();
     this.kvHeadOfHead.dispose();
     tf.dispose([
       this.embed.weight,

@@ -19,7 +19,8 @@ export const MASKED = -1e9;
 /**
  * The additive attention bias [batch, 1, queries, keys]: 0 where a query may attend to a key,
  * MASKED elsewhere. Queries are the last `queryLength` of the `keyLength` positions; `causal`
- * hides later keys, `attentionMask` [batch, keys] (1 real, 0 padding) hides padding.
+ * hides later keys, `attentionMask` [batch, keys] (1 real, 0 padding) hides padding. Built on the
+ * host: it needs no gradient, and broadcast boolean kernels are slow on wasm.
  */
 export function attentionBias(
   attentionMask: tf.Tensor2D | undefined,
@@ -28,20 +29,19 @@ export function attentionBias(
   keyLength: number,
   causal: boolean,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const shape: [number, number, number, number] = [batch, 1, queryLength, keyLength];
-    let allowed: tf.Tensor = tf.ones(shape, 'bool');
-    if (causal) {
-      const past = keyLength - queryLength;
-      const queryPosition = tf.reshape(tf.add(tf.range(0, queryLength, 1, 'int32'), past), [queryLength, 1]);
-      const keyPosition = tf.reshape(tf.range(0, keyLength, 1, 'int32'), [1, keyLength]);
-      allowed = tf.logicalAnd(allowed, tf.lessEqual(keyPosition, queryPosition));
+  const mask = attentionMask?.dataSync();
+  const past = keyLength - queryLength;
+  const values = new Float32Array(batch * queryLength * keyLength);
+  for (let b = 0; b < batch; b++) {
+    for (let q = 0; q < queryLength; q++) {
+      const row = (b * queryLength + q) * keyLength;
+      for (let k = 0; k < keyLength; k++) {
+        const hidden = (causal && k > q + past) || (mask !== undefined && mask[b * keyLength + k] === 0);
+        if (hidden) values[row + k] = MASKED;
+      }
     }
-    if (attentionMask !== undefined) {
-      allowed = tf.logicalAnd(allowed, tf.reshape(tf.cast(attentionMask, 'bool'), [batch, 1, 1, keyLength]));
-    }
-    return tf.where(allowed, tf.zeros(shape), tf.fill(shape, MASKED)) as tf.Tensor4D;
-  });
+  }
+  return tf.tensor4d(values, [batch, 1, queryLength, keyLength]);
 }
 
 /**

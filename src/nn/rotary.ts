@@ -6,8 +6,15 @@ import * as tf from '@tensorflow/tfjs-core';
  * neighbouring dimensions instead, such as llama2.c's, are permuted to this layout on load.)
  */
 export class RotaryEmbedding {
-  private readonly cos: tf.Tensor2D;
-  private readonly sin: tf.Tensor2D;
+  /** cos and sin of every position's angles, [maxPositions, headDim] row-major. */
+  private readonly cos: Float32Array;
+  private readonly sin: Float32Array;
+  /**
+   * y = x cos + rotate_half(x) sin and its gradient, one host pass each way: tfjs composes it
+   * from split, concat, two products and a sum, and its wasm split and concat copy element by
+   * element, which made them the costliest kernels of a LLaMA training step.
+   */
+  private readonly rotate: (x: tf.Tensor4D, positions: tf.Tensor2D) => tf.Tensor4D;
 
   constructor(
     readonly headDim: number,
@@ -15,34 +22,63 @@ export class RotaryEmbedding {
     theta: number,
   ) {
     const half = headDim / 2;
-    const cos = new Float32Array(maxPositions * headDim);
-    const sin = new Float32Array(maxPositions * headDim);
+    this.cos = new Float32Array(maxPositions * headDim);
+    this.sin = new Float32Array(maxPositions * headDim);
     for (let position = 0; position < maxPositions; position++) {
       for (let j = 0; j < half; j++) {
         const angle = position * theta ** ((-2 * j) / headDim);
         for (const column of [j, j + half]) {
-          cos[position * headDim + column] = Math.cos(angle);
-          sin[position * headDim + column] = Math.sin(angle);
+          this.cos[position * headDim + column] = Math.cos(angle);
+          this.sin[position * headDim + column] = Math.sin(angle);
         }
       }
     }
-    this.cos = tf.tensor2d(cos, [maxPositions, headDim]);
-    this.sin = tf.tensor2d(sin, [maxPositions, headDim]);
+    this.rotate = tf.customGrad(((x: tf.Tensor4D, positions: tf.Tensor2D, save: tf.GradSaveFunc) => {
+      save([positions]);
+      return {
+        value: tf.tensor(this.rotateRows(x.dataSync() as Float32Array, x.shape, positions, 1), x.shape),
+        // The rotation's transpose is the rotation by the opposite angles.
+        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => [
+          tf.tensor(this.rotateRows(dy.dataSync() as Float32Array, x.shape, saved as tf.Tensor2D, -1), x.shape),
+          tf.zerosLike(saved),
+        ],
+      };
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as typeof this.rotate;
+  }
+
+  /** Rotates every head row of `values` [batch, heads, time, headDim] by angle sign * theta(position). */
+  private rotateRows(values: Float32Array, shape: number[], positions: tf.Tensor2D, sign: 1 | -1): Float32Array {
+    const [batch, heads, time, headDim] = shape;
+    const half = headDim / 2;
+    const ids = positions.dataSync();
+    const out = new Float32Array(values.length);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < time; t++) {
+        const table = ids[b * time + t] * headDim;
+        for (let h = 0; h < heads; h++) {
+          const row = ((b * heads + h) * time + t) * headDim;
+          for (let j = 0; j < half; j++) {
+            const [x1, x2] = [values[row + j], values[row + j + half]];
+            const [c, s] = [this.cos[table + j], sign * this.sin[table + j]];
+            out[row + j] = x1 * c - x2 * s;
+            out[row + j + half] = x2 * c + x1 * s;
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** Rotates x [batch, heads, time, headDim] by the positions [batch, time]. */
   apply(x: tf.Tensor4D, positionIds: tf.Tensor2D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [batch, , time] = x.shape;
-      const cos = tf.reshape(tf.gather(this.cos, positionIds), [batch, 1, time, this.headDim]);
-      const sin = tf.reshape(tf.gather(this.sin, positionIds), [batch, 1, time, this.headDim]);
-      const [first, second] = tf.split(x, 2, 3);
-      const rotated = tf.concat([tf.neg(second), first], 3);
-      return tf.add(tf.mul(x, cos), tf.mul(rotated, sin)) as tf.Tensor4D;
-    });
-  }
-
-  dispose(): void {
-    tf.dispose([this.cos, this.sin]);
+    const [batch, , time] = x.shape;
+    const limit = this.maxPositions;
+    if (positionIds.shape[0] !== batch || positionIds.shape[1] !== time) {
+      throw new Error(`rotary: position ids [${positionIds.shape}] do not match [batch ${batch}, time ${time}]`);
+    }
+    if (positionIds.dataSync().some((p) => p < 0 || p >= limit)) {
+      throw new Error(`rotary: a position is outside [0, ${limit}) (max_position_embeddings)`);
+    }
+    return this.rotate(x, positionIds);
   }
 }

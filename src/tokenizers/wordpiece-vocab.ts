@@ -4,6 +4,24 @@ import { TokenizerError } from './text-tokenizer';
 
 const BERT_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
+/** tokenizer.json's `added_tokens` for special tokens of a vocabulary. */
+export function specialTokenEntries(vocab: Record<string, number>, specials: string[]): Array<Record<string, unknown>> {
+  return specials.map((content) => ({
+    id: vocab[content],
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
+}
+
+/** BERT's normaliser: clean text, CJK spacing, optional lower-casing and accent stripping with it. */
+export function bertNormalizer(lowercase: boolean): Record<string, unknown> {
+  return { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase };
+}
+
 /**
  * A BERT vocab.txt (one WordPiece token per line, id = line number) as the tokenizer.json that
  * Hugging Face writes for BertTokenizerFast: Bert normaliser (clean text, CJK spacing, optional
@@ -24,22 +42,8 @@ export function wordPieceTokenizerJson(vocabLines: string[], lowercase: boolean)
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: BERT_SPECIALS.map((content) => ({
-      id: vocab[content],
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase,
-    },
+    added_tokens: specialTokenEntries(vocab, BERT_SPECIALS),
+    normalizer: bertNormalizer(lowercase),
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',

@@ -17,7 +17,7 @@ function startWithLive(args: string[]): Promise<{ child: ChildProcess; url: stri
     let stderr = '';
     child.stderr?.on('data', (chunk) => {
       stderr += chunk;
-      const match = /at (ws:\/\/[^\s]+)/.exec(stderr);
+      const match = /at (ws:\/\/[^\s;]+)/.exec(stderr);
       if (match !== null) resolve({ child, url: match[1], exited });
     });
     child.on('close', (code) => reject(new Error(`exited ${code} before serving: ${stderr}`)));

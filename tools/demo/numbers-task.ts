@@ -27,27 +27,24 @@ const ordered = (random: SeededRandom, [a, b]: Pair): Pair => (random.below(2) =
 /** "is 37 greater than 52?" -> false, in boolq's format. */
 export function compareRecord(random: SeededRandom, pair: Pair): InstructionRecord {
   const [a, b] = ordered(random, pair);
-  const relation = random.below(2) === 0 ? 'greater' : 'less';
-  const answer = String(relation === 'greater' ? a > b : a < b);
+  const answer = String(a > b);
   return {
     instruction:
-      `Please answer the following question with true or false, question: is ${a} ${relation} than ${b}?\n\n` +
+      `Please answer the following question with true or false, question: is ${a} greater than ${b}?\n\n` +
       'Answer format: true/false',
     output: `the correct answer is ${answer}`,
     answer,
   };
 }
 
-/** "the smaller number is _, Option1: 37 Option2: 52" -> option1, in winogrande's format. */
+/** "the larger number is _, Option1: 37 Option2: 52" -> option2, in winogrande's format. */
 export function chooseRecord(random: SeededRandom, pair: Pair): InstructionRecord {
   const [a, b] = ordered(random, pair);
-  const which = random.below(2) === 0 ? 'smaller' : 'larger';
-  const first = which === 'smaller' ? a < b : a > b;
-  const answer = first ? 'option1' : 'option2';
+  const answer = a > b ? 'option1' : 'option2';
   return {
     instruction:
       'Please choose the correct answer to fill in the blank to complete the given sentence: ' +
-      `the ${which} number is _\n\nOption1: ${a} Option2: ${b} Answer format: option1/option2`,
+      `the larger number is _\n\nOption1: ${a} Option2: ${b} Answer format: option1/option2`,
     output: `the correct answer is ${answer}`,
     answer,
   };

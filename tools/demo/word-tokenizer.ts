@@ -1,3 +1,5 @@
+import { bertNormalizer, specialTokenEntries } from '../../src/tokenizers/wordpiece-vocab';
+
 const SPECIALS = ['<unk>', '<s>', '</s>', '<pad>'];
 
 /** Words as BertPreTokenizer splits them (runs of letters and digits; each punctuation mark alone), lower-cased. */
@@ -20,22 +22,8 @@ export function wordTokenizerJson(texts: string[]): {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIALS.map((content) => ({
-      id: vocab[content],
-      content,
-      single_word: false,
-      lstrip: false,
-      rstrip: false,
-      normalized: false,
-      special: true,
-    })),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase: true,
-    },
+    added_tokens: specialTokenEntries(vocab, SPECIALS),
+    normalizer: bertNormalizer(true),
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',

@@ -3,6 +3,8 @@ import { blasAddon } from './blas-addon';
 import { cpuBlasBatchMatMulConfig, wasmBlasBatchMatMulConfig } from './blas-batch-matmul';
 import { cpuUnsortedSegmentSumConfig, wasmUnsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { wasmBatchMatMulConfig } from './wasm-batch-matmul';
+import { wasmGatherConfig } from './wasm-gather';
+import { wasmIdentityConfig } from './wasm-identity';
 
 const blas = blasAddon();
 
@@ -14,6 +16,8 @@ export const kernelPatches: Record<string, KernelConfig[]> = {
   wasm: [
     blas.addon === undefined ? wasmBatchMatMulConfig : wasmBlasBatchMatMulConfig(blas.addon),
     wasmUnsortedSegmentSumConfig,
+    wasmGatherConfig,
+    wasmIdentityConfig,
   ],
   cpu: [...(blas.addon === undefined ? [] : [cpuBlasBatchMatMulConfig(blas.addon)]), cpuUnsortedSegmentSumConfig],
 };
@@ -79,4 +83,12 @@ export function withKernel<T>(config: KernelConfig, body: () => T): T {
     unregisterKernel(config.kernelName, config.backendName);
     if (previous !== undefined) registerKernel(previous);
   }
+}
+
+/** Runs `body` on tfjs's own kernels for `kernelNames` only; lonas's other patches stay. */
+export function withStockKernelsFor<T>(backendName: string, kernelNames: string[], body: () => T): T {
+  const stock = kernelNames
+    .map((name) => withStockKernels(backendName, () => getKernel(name, backendName)))
+    .filter((config): config is KernelConfig => config !== undefined);
+  return stock.reduceRight<() => T>((inner, config) => () => withKernel(config, inner), body)();
 }

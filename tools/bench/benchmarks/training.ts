@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BatchMatMul, GatherV2, Identity } from '@tensorflow/tfjs-core';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { selectBackend, withStockKernels } from '../../../src/backend';
+import { selectBackend } from '../../../src/backend';
 import { packagePath } from '../../../src/backend/build-artifacts';
 import { blasAddon } from '../../../src/backend/kernels/blas-addon';
-import { withKernel } from '../../../src/backend/kernels/register-kernel-patches';
+import { withKernel, withStockKernelsFor } from '../../../src/backend/kernels/register-kernel-patches';
 import { wasmBatchMatMulConfig } from '../../../src/backend/kernels/wasm-batch-matmul';
 import { generate } from '../../../src/eval/generate';
 import { openCheckpoint } from '../../../src/models/checkpoint';
@@ -92,10 +93,13 @@ function pytorchTimings(folder: string, shape: Shape): Record<string, number | n
   return JSON.parse(run.stdout);
 }
 
-/** The matmul paths to compare: tfjs's stock kernels, lonas's wasm GEMM, and OpenBLAS when built. */
+/**
+ * The kernel paths to compare: tfjs's stock BatchMatMul, GatherV2 and Identity (tfjs has no wasm
+ * UnsortedSegmentSum, so lonas's serves every path), lonas's wasm GEMM, and OpenBLAS when built.
+ */
 function paths(): Array<[string, <T>(body: () => T) => T]> {
   const list: Array<[string, <T>(body: () => T) => T]> = [
-    ['stock', (body) => withStockKernels('wasm', body)],
+    ['stock', (body) => withStockKernelsFor('wasm', [BatchMatMul, GatherV2, Identity], body)],
     ['lonas-gemm', (body) => withKernel(wasmBatchMatMulConfig, body)],
   ];
   const addon = blasAddon().addon;
@@ -150,7 +154,7 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
       const record: BenchRecord = {
         bench: 'training',
         shape: shape.name,
-        matmul: name,
+        kernels: name,
         batch: shape.batch,
         length: shape.length,
         lora_rank: SETTINGS.rank,

@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend';
+import { RotaryEmbedding } from '../../src/nn/rotary';
+
+/** Rotary embedding composed from tfjs kernels, as Hugging Face writes it: x cos + rotate_half(x) sin. */
+function composed(x: tf.Tensor4D, positions: number[][], headDim: number, theta: number): tf.Tensor {
+  const [batch, , time] = x.shape;
+  const half = headDim / 2;
+  const angles = positions
+    .flat()
+    .map((p) => Array.from({ length: headDim }, (_, c) => p * theta ** ((-2 * (c % half)) / headDim)));
+  const cos = tf.reshape(tf.tensor(angles.map((row) => row.map(Math.cos))), [batch, 1, time, headDim]);
+  const sin = tf.reshape(tf.tensor(angles.map((row) => row.map(Math.sin))), [batch, 1, time, headDim]);
+  const [first, second] = tf.split(x, 2, 3);
+  return tf.add(tf.mul(x, cos), tf.mul(tf.concat([tf.neg(second), first], 3), sin));
+}
+
+describe('RotaryEmbedding (one host pass each way)', () => {
+  beforeAll(async () => {
+    await selectBackend({ requested: 'wasm', log: () => {} });
+  });
+  const [headDim, theta] = [8, 10000];
+  const rotary = new RotaryEmbedding(headDim, 64, theta);
+  const positions = [
+    [0, 1, 2, 3, 4],
+    [7, 8, 9, 10, 63],
+  ];
+
+  it('equals the tfjs composition, and so has its gradient', () => {
+    const x = tf.randomNormal([2, 3, 5, headDim], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const ids = tf.tensor2d(positions, undefined, 'int32');
+    const weights = tf.randomNormal(x.shape, 0, 1, 'float32', 6);
+    const fast = rotary.apply(x, ids);
+    expect(tf.max(tf.abs(tf.sub(fast, composed(x, positions, headDim, theta)))).dataSync()[0]).toBeLessThan(1e-5);
+    const gradOf = (f: (t: tf.Tensor4D) => tf.Tensor) =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), weights)))(x);
+    const [g1, g2] = [gradOf((t) => rotary.apply(t, ids)), gradOf((t) => composed(t, positions, headDim, theta))];
+    expect(tf.max(tf.abs(tf.sub(g1, g2))).dataSync()[0]).toBeLessThan(1e-5);
+  });
+
+  it('rejects positions past max_position_embeddings', () => {
+    const x = tf.zeros([1, 1, 1, headDim]) as tf.Tensor4D;
+    expect(() => rotary.apply(x, tf.tensor2d([[64]], undefined, 'int32'))).toThrow(/outside \[0, 64\)/);
+  });
+});
