@@ -13,6 +13,11 @@ export interface NasConfig {
   nncf: NncfConfig;
 }
 
+/** A config with an empty search space, for training without elasticity (`source` names it in errors). */
+export function fixedNetworkConfig(source: string): NasConfig {
+  return { source, nncf: { bootstrapNAS: {}, lonas: { search_space: [] } } as NncfConfig };
+}
+
 export function readNasConfig(file: string): NasConfig {
   if (!fs.existsSync(file)) throw new SearchSpaceError(`${file}: no such config file`);
   return { source: file, nncf: decodeNncfConfig(parseLenientJson(fs.readFileSync(file, 'utf8'), file), file) };

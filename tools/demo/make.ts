@@ -19,8 +19,7 @@ import { trainingPrompt, evaluationPrompt, type InstructionRecord } from '../../
 import { writeFileAtomic } from '../../src/io/atomic-write';
 import { SafetensorsFile } from '../../src/io/safetensors';
 import { openCheckpoint } from '../../src/models/checkpoint';
-import type { NasConfig } from '../../src/nas/nas-config';
-import type { NncfConfig } from '../../src/nas/nncf-config';
+import { fixedNetworkConfig } from '../../src/nas/nas-config';
 import { openSuperNetwork } from '../../src/nas/open-super-network';
 import { collate, type Example } from '../../src/train/batches';
 import { taskLoss } from '../../src/train/task-loss';
@@ -90,19 +89,13 @@ function corpusExamples(random: SeededRandom, tokenizer: TextTokenizer, trainPai
  */
 async function pretrain(folder: string, examples: Example[], tokenizer: TextTokenizer): Promise<void> {
   const checkpoint = openCheckpoint(folder);
-  const config: NasConfig = {
-    source: 'pretraining',
-    nncf: { bootstrapNAS: {}, lonas: { search_space: [] } } as NncfConfig,
-  };
   const linears = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj', 'lm_head'];
-  const { loaded, network } = openSuperNetwork(checkpoint, config, {
+  const { loaded, network } = openSuperNetwork(checkpoint, fixedNetworkConfig('pretraining'), {
     lora: { targetModules: [], modulesToSave: linears },
   });
   const outputDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-pretrain-'));
-  const { epochs, steps } = {
-    epochs: SETTINGS.pretrainEpochs,
-    steps: Math.ceil(examples.length / SETTINGS.pretrainBatch),
-  };
+  const epochs = SETTINGS.pretrainEpochs;
+  const steps = Math.ceil(examples.length / SETTINGS.pretrainBatch);
   await train({
     network,
     loss: taskLoss(loaded),

@@ -12,22 +12,10 @@ import { broadcastBatchIndex, matMulGeometry, type MatMulGeometry } from './batc
 import type { BlasAddon } from './blas-addon';
 import { heapData, wasmInternals } from './wasm-internals';
 
-/** Where each product of the batch lies: element offsets of A_i, B_i and C_i. */
-function batchOffsets(g: MatMulGeometry, aBase: number, bBase: number, cBase: number) {
-  const a = new Int32Array(g.outBatch);
-  const b = new Int32Array(g.outBatch);
-  const c = new Int32Array(g.outBatch);
-  for (let i = 0; i < g.outBatch; i++) {
-    a[i] = aBase + broadcastBatchIndex(g.outBatchShape, g.aBatchShape, i) * g.m * g.k;
-    b[i] = bBase + broadcastBatchIndex(g.outBatchShape, g.bBatchShape, i) * g.k * g.n;
-    c[i] = cBase + i * g.m * g.n;
-  }
-  return { a, b, c };
-}
-
 /**
- * Runs the products on OpenBLAS. A batch that shares one right operand, with A not transposed,
- * is one tall product (the batch of A is just more rows), which BLAS runs best.
+ * Runs the products on OpenBLAS, each at its element offsets (numpy broadcasting of batch axes).
+ * A batch that shares one right operand, with A not transposed, is one tall product (the batch
+ * of A is just more rows), which BLAS runs best.
  */
 function sgemm(
   addon: BlasAddon,
@@ -37,38 +25,16 @@ function sgemm(
   arrays: { a: Float32Array; b: Float32Array; c: Float32Array },
   bases: { a: number; b: number; c: number },
 ): void {
-  const shared = g.bBatchShape.every((size) => size === 1) && !transposeA;
-  if (shared) {
-    const one = (offset: number) => new Int32Array([offset]);
-    addon.sgemmBatch(
-      false,
-      transposeB,
-      g.outBatch * g.m,
-      g.n,
-      g.k,
-      arrays.a,
-      arrays.b,
-      arrays.c,
-      one(bases.a),
-      one(bases.b),
-      one(bases.c),
-    );
-    return;
+  const tall = g.bBatchShape.every((size) => size === 1) && !transposeA;
+  const count = tall ? 1 : g.outBatch;
+  const [a, b, c] = [new Int32Array(count), new Int32Array(count), new Int32Array(count)];
+  for (let i = 0; i < count; i++) {
+    a[i] = bases.a + broadcastBatchIndex(g.outBatchShape, g.aBatchShape, i) * g.m * g.k;
+    b[i] = bases.b + broadcastBatchIndex(g.outBatchShape, g.bBatchShape, i) * g.k * g.n;
+    c[i] = bases.c + i * g.m * g.n;
   }
-  const offsets = batchOffsets(g, bases.a, bases.b, bases.c);
-  addon.sgemmBatch(
-    transposeA,
-    transposeB,
-    g.m,
-    g.n,
-    g.k,
-    arrays.a,
-    arrays.b,
-    arrays.c,
-    offsets.a,
-    offsets.b,
-    offsets.c,
-  );
+  const rows = tall ? g.outBatch * g.m : g.m;
+  addon.sgemmBatch(transposeA, transposeB, rows, g.n, g.k, arrays.a, arrays.b, arrays.c, a, b, c);
 }
 
 type Args<B> = { inputs: BatchMatMulInputs; backend: B; attrs: BatchMatMulAttrs };

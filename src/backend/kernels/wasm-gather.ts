@@ -13,7 +13,7 @@ import { wasmInternals } from './wasm-internals';
 
 /**
  * GatherV2 on the wasm backend as whole-slice copies on the heap. The stock kernel copies element
- * by element with index arithmetic (about 45 ns per element), which makes embedding lookups cost
+ * by element with index arithmetic (about 55 ns per element), which makes embedding lookups cost
  * as much as a layer's matrix products; here each gathered slice is one memmove.
  */
 function gatherV2(args: { inputs: GatherV2Inputs; backend: BackendWasm; attrs: GatherV2Attrs }): TensorInfo {

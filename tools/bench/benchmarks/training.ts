@@ -11,8 +11,7 @@ import { withKernel, withStockKernelsFor } from '../../../src/backend/kernels/re
 import { wasmBatchMatMulConfig } from '../../../src/backend/kernels/wasm-batch-matmul';
 import { generate } from '../../../src/eval/generate';
 import { openCheckpoint } from '../../../src/models/checkpoint';
-import type { NasConfig } from '../../../src/nas/nas-config';
-import type { NncfConfig } from '../../../src/nas/nncf-config';
+import { fixedNetworkConfig } from '../../../src/nas/nas-config';
 import { openSuperNetwork } from '../../../src/nas/open-super-network';
 import { AdamW, clipByGlobalNorm, torchAdamW } from '../../../src/train/adamw';
 import { collate } from '../../../src/train/batches';
@@ -114,11 +113,7 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-bench-${shape.name}-`));
   try {
     writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
-    const config: NasConfig = {
-      source: 'bench',
-      nncf: { bootstrapNAS: {}, lonas: { search_space: [] } } as NncfConfig,
-    };
-    const { loaded, network } = openSuperNetwork(openCheckpoint(folder), config, {
+    const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('bench'), {
       lora: { targetModules: shape.targets, rank: SETTINGS.rank, alpha: SETTINGS.alpha, dropout: 0, modulesToSave: [] },
     });
     const variables = network.trainableVariables();
