@@ -30,6 +30,8 @@ export interface SearchInput {
   hypervolumeReference?: [number, number];
   /** Where the NNCF outputs go; its caches, if present, are reused (a restarted search resumes). */
   outputDir: string;
+  /** Measurements taken before the search (e.g. val_heuristic_accuracy), recorded in search_summary.json. */
+  before?: Record<string, number>;
   events?: Partial<Observer<LonasEvent>>;
 }
 
@@ -155,6 +157,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
         evaluated: points.length,
         ref_acc: input.refAcc,
         acc_delta: input.accDelta,
+        ...input.before,
         maximal: { macs: maximal.macs, accuracy: maximal.accuracy },
         best,
         pareto_front: frontPoints,

@@ -9,7 +9,7 @@ import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SubnetConfig } from '../src/nas/search-space';
 import type { SuperNetwork } from '../src/nas/super-network';
-import { AdamW, clipByGlobalNorm, torchAdamW } from '../src/train/adamw';
+import { AdamW, clipByGlobalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
 import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
 import type { Stage } from '../src/train/schedule';
@@ -33,6 +33,8 @@ export interface TrainerInput {
   epochs: number;
   seed: number;
   weightDecay?: number;
+  /** transformers' AdamW (the Trainer's default) or torch's (default). */
+  optim?: AdamWVariant;
   maxGradNorm?: number;
   outputDir: string;
   saveStrategy: 'epoch' | 'no';
@@ -40,6 +42,11 @@ export interface TrainerInput {
   /** Continue from the newest checkpoint in outputDir. */
   resume?: boolean;
   adapter: Omit<SaveAdapterOptions, 'subnet'>;
+  /**
+   * Runs after each epoch, before its checkpoint (transformers' evaluation_strategy "epoch"), in
+   * evaluation mode: no dropout; the training subnet is restored afterwards.
+   */
+  afterEpoch?: (epoch: number) => Promise<void>;
   /** Set by a SIGINT/SIGTERM handler: checkpoint after the current micro-step and stop. */
   stop?: { requested: boolean };
   events?: Partial<Observer<LonasEvent>>;
@@ -85,7 +92,13 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
   const emit = (event: LonasEvent) => input.events?.next?.(event);
   const stepsPerEpoch = batchesPerEpoch(examples.length, batchSize);
   const variables = network.trainableVariables();
-  const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: input.weightDecay ?? 0 });
+  // The Trainer's parameter groups: no weight decay on biases (LayerNorm weights are never trained here).
+  const biases = new Set([...network.savedModules.values()].flatMap(({ bias }) => (bias === undefined ? [] : [bias])));
+  const optimizer = new AdamW(
+    variables,
+    { ...torchAdamW, weightDecay: input.weightDecay ?? 0, variant: input.optim ?? 'adamw_torch' },
+    biases,
+  );
   const schedulerLogic = stageSchedulerMachine(input.stages, {
     stepsPerEpoch,
     globalSchedule: input.globalSchedule === undefined ? undefined : { ...input.globalSchedule, totalEpochs: epochs },
@@ -131,7 +144,8 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
   scheduler.start();
   sampler.start();
   network.activate((sampler.getSnapshot().context as SamplerState).subnet);
-  network.setDropoutSeeds(() => dropoutRandom.below(2 ** 31));
+  const dropoutSeed = () => dropoutRandom.below(2 ** 31);
+  network.setDropoutSeeds(dropoutSeed);
 
   let { epoch, batch, globalStep, optimizerStep, epochLoss } = state ?? {
     epoch: 0,
@@ -205,9 +219,10 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           tf.dispose([...previous, ...gradients]);
         }
         accumulatedCount += 1;
-        // transformers 4.31: step every `accumulation` micro-steps, or at the end of an epoch shorter than a window.
+        // transformers 4.31: step every `accumulation` micro-steps counted over the whole run
+        // (total_batched_samples), or at the end of an epoch no longer than one window.
         const windowFull =
-          (batch + 1) % accumulation === 0 || (stepsPerEpoch <= accumulation && batch + 1 === stepsPerEpoch);
+          (globalStep + 1) % accumulation === 0 || (stepsPerEpoch <= accumulation && batch + 1 === stepsPerEpoch);
         if (windowFull) {
           const { clipped } = clipByGlobalNorm(accumulated, input.maxGradNorm ?? 1);
           optimizer.apply(clipped, lr);
@@ -242,6 +257,13 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
       scheduler.send({ type: 'EPOCH_END' });
       emit({ type: 'train.epoch', epoch, meanLoss: epochLoss.sum / Math.max(1, epochLoss.count) });
       epochLoss = { sum: 0, count: 0 };
+      if (input.afterEpoch !== undefined) {
+        const trainingSubnet = network.subnet;
+        network.setDropoutSeeds(undefined);
+        await input.afterEpoch(epoch);
+        network.activate(trainingSubnet);
+        network.setDropoutSeeds(dropoutSeed);
+      }
       if (input.saveStrategy === 'epoch') checkpoint('epoch', { epoch: epoch + 1, batch: 0 });
     }
     saveAdapter(input.outputDir, network, input.adapter);

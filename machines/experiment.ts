@@ -1,8 +1,9 @@
 import { assign, fromPromise, setup } from 'xstate';
 
-/** Which phases run, as the original scripts' --do_train, --do_test and --do_search say. */
+/** Which phases run, as the original scripts' --do_train, --do_eval, --do_test and --do_search say. */
 export interface ExperimentInput {
   doTrain: boolean;
+  doEval?: boolean;
   doTest: boolean;
   doSearch: boolean;
 }
@@ -10,7 +11,7 @@ export interface ExperimentInput {
 export interface ExperimentContext extends ExperimentInput {
   /** What `load` produced (model, network, data): the input of every later phase. */
   loaded?: unknown;
-  results: { train?: unknown; test?: unknown; search?: unknown };
+  results: { train?: unknown; eval?: unknown; test?: unknown; search?: unknown };
   /** Why the experiment failed. */
   reason?: string;
 }
@@ -29,14 +30,20 @@ const missing = (name: string) =>
   });
 
 /**
- * The lifecycle of an experiment: load -> train -> test -> search -> done, skipping phases not
- * asked for, or failed with the reason. Each phase invokes an actor the caller provides with
- * `experimentMachine.provide({ actors: { load, train, test, search } })`; each gets what `load`
- * produced as input.
+ * The lifecycle of an experiment: load -> train -> eval -> test -> search -> done, skipping phases
+ * not asked for, or failed with the reason. Each phase invokes an actor the caller provides with
+ * `experimentMachine.provide({ actors: { load, train, eval, test, search } })`; each gets what
+ * `load` produced as input.
  */
 export const experimentMachine = setup({
   types: {} as { context: ExperimentContext; input: ExperimentInput },
-  actors: { load: missing('load'), train: missing('train'), test: missing('test'), search: missing('search') },
+  actors: {
+    load: missing('load'),
+    train: missing('train'),
+    eval: missing('eval'),
+    test: missing('test'),
+    search: missing('search'),
+  },
   actions: {
     fail: assign({
       reason: ({ event }) => {
@@ -58,13 +65,25 @@ export const experimentMachine = setup({
       },
     },
     train: {
-      always: { guard: ({ context }) => !context.doTrain, target: 'test' },
+      always: { guard: ({ context }) => !context.doTrain, target: 'eval' },
       invoke: {
         src: 'train',
         input: ({ context }: { context: ExperimentContext }) => context.loaded,
         onDone: {
-          target: 'test',
+          target: 'eval',
           actions: assign({ results: ({ context, event }) => ({ ...context.results, train: event.output }) }),
+        },
+        onError: { target: 'failed', actions: 'fail' },
+      },
+    },
+    eval: {
+      always: { guard: ({ context }) => context.doEval !== true, target: 'test' },
+      invoke: {
+        src: 'eval',
+        input: ({ context }: { context: ExperimentContext }) => context.loaded,
+        onDone: {
+          target: 'test',
+          actions: assign({ results: ({ context, event }) => ({ ...context.results, eval: event.output }) }),
         },
         onError: { target: 'failed', actions: 'fail' },
       },

@@ -60,6 +60,15 @@ export interface EvaluationEvent {
   metric: string;
   value: number;
   examples: number;
+  /**
+   * Which subnet, where the run names it as the official scripts log it: `super` and `minimum`
+   * (GLUE --do_eval), `val_maximal` and `val_heuristic` (the validation set, before a search).
+   */
+  role?: string;
+  /** The epoch just trained, for evaluations during training. */
+  epoch?: number;
+  /** The evaluation set, where a task has more than one (MNLI's `mismatched`). */
+  split?: string;
 }
 
 /** One candidate of a search, evaluated (or found in the cache). */

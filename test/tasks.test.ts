@@ -138,7 +138,7 @@ describe('lonas commonsense, math and glue on generated data', () => {
     );
   });
 
-  it('glue: trains a tiny BERT on RTE-format data, tests and searches', async () => {
+  it('glue: trains a tiny BERT on RTE-format data, evaluates each epoch, tests and searches', async () => {
     const rows = Array.from(
       { length: 16 },
       (_, i) => `${i}\tthe cat sat\t${i % 2 ? 'a dog ran' : 'the cat sat'}\t${i % 2 ? 'not_entailment' : 'entailment'}`,
@@ -160,8 +160,15 @@ describe('lonas commonsense, math and glue on generated data', () => {
       '--output_dir',
       out,
       '--do_train',
+      '--do_eval',
       '--do_test',
       '--do_search',
+      '--evaluation_strategy',
+      'epoch',
+      '--num_train_epochs',
+      '2',
+      '--weight_decay',
+      '0.1',
       '--max_seq_length',
       '16',
     ]);
@@ -169,6 +176,32 @@ describe('lonas commonsense, math and glue on generated data', () => {
     expect(code).toBe(0);
     const results = JSON.parse(fs.readFileSync(path.join(out, 'eval_results.json'), 'utf8'));
     expect(results.heuristic_accuracy).toBeGreaterThanOrEqual(0);
+    // The patched Trainer's evaluate(): the super-network and the minimum subnet, after each epoch and at the end.
+    for (const key of ['eval_accuracy_super', 'eval_accuracy_minimum']) {
+      expect(results[key]).toBeGreaterThanOrEqual(0);
+      expect(results[key]).toBeLessThanOrEqual(1);
+    }
+    const history = JSON.parse(fs.readFileSync(path.join(out, 'eval_history.json'), 'utf8'));
+    expect(history.map((h: { epoch: number }) => h.epoch)).toEqual([1, 2]);
+    expect(history[1].eval_accuracy_super).toBe(results.eval_accuracy_super);
+    const evaluations = fs
+      .readFileSync(path.join(out, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.type === 'eval.result');
+    expect(evaluations.map((e) => `${e.role}${e.epoch ?? ''}`)).toEqual([
+      'minimum1',
+      'super1',
+      'minimum2',
+      'super2',
+      'minimum',
+      'super',
+      'val_maximal',
+      'val_heuristic',
+    ]);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'search_summary.json'), 'utf8'));
+    expect(summary.val_maximal_accuracy).toBe(results.eval_accuracy_super);
     for (const file of ['adapter_model.safetensors', ...SEARCH_OUTPUTS])
       expect(fs.existsSync(path.join(out, file))).toBe(true);
     // The 3-label tiny BERT's classifier was re-initialised for RTE's 2 labels, and saved with the adapter.

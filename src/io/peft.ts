@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { LoraPlan } from '../nas/elastic-plan';
 import type { SuperNetwork } from '../nas/super-network';
 import type { SubnetConfig } from '../nas/search-space';
 import { writeFileAtomic } from './atomic-write';
@@ -45,11 +46,31 @@ export interface PeftAdapter {
   saved: Map<string, tf.Tensor>;
 }
 
-export function readPeftAdapter(folder: string): PeftAdapter {
+function readAdapterConfig(folder: string): AdapterConfigJson {
   const configFile = path.join(folder, CONFIG);
   if (!fs.existsSync(configFile)) throw new AdapterError(`${folder}: no ${CONFIG}`);
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as AdapterConfigJson;
   if (config.peft_type !== 'LORA') throw new AdapterError(`${configFile}: peft_type ${config.peft_type} is not LORA`);
+  return config;
+}
+
+/**
+ * The adapter settings a saved adapter was made with: as PeftModel.from_pretrained, a run that
+ * loads an adapter takes r, alpha, dropout and the targets from its adapter_config.json.
+ */
+export function adapterLoraPlan(folder: string): LoraPlan {
+  const config = readAdapterConfig(folder);
+  return {
+    targetModules: typeof config.target_modules === 'string' ? [config.target_modules] : config.target_modules,
+    rank: config.r,
+    alpha: config.lora_alpha,
+    dropout: config.lora_dropout ?? 0,
+    modulesToSave: config.modules_to_save ?? [],
+  };
+}
+
+export function readPeftAdapter(folder: string): PeftAdapter {
+  const config = readAdapterConfig(folder);
   const file = SafetensorsFile.open(path.join(folder, WEIGHTS));
   const lora = new Map<string, { a?: tf.Tensor2D; b?: tf.Tensor2D }>();
   const saved = new Map<string, tf.Tensor>();

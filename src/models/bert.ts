@@ -12,7 +12,8 @@ import type { Weights } from './weights';
 /**
  * BERT for sequence classification (and regression, as STS-B): word, position and token-type
  * embeddings, a post-LayerNorm encoder with GELU, the tanh pooler over the first token, and a
- * linear classifier. Names follow Hugging Face's BertForSequenceClassification.
+ * linear classifier. Names follow Hugging Face's BertForSequenceClassification, and so does its
+ * dropout in training (transformers 4.31).
  */
 
 const BertConfigJson = t.intersection([
@@ -32,6 +33,9 @@ const BertConfigJson = t.intersection([
     num_labels: PositiveInt,
     id2label: t.record(t.string, t.string),
     problem_type: t.string,
+    hidden_dropout_prob: t.number,
+    attention_probs_dropout_prob: t.number,
+    classifier_dropout: t.union([t.number, t.null]),
   }),
 ]);
 
@@ -49,6 +53,12 @@ export interface BertConfig {
   layerNormEps: number;
   initializerRange: number;
   numLabels: number;
+  /** Dropout after the embeddings and after each attention and FFN output dense (training only). */
+  hiddenDropout: number;
+  /** Dropout on the attention probabilities (training only). */
+  attentionDropout: number;
+  /** Dropout on the pooled output, before the classifier (training only). */
+  classifierDropout: number;
 }
 
 export function bertConfig(json: unknown, source: string): BertConfig {
@@ -57,6 +67,16 @@ export function bertConfig(json: unknown, source: string): BertConfig {
     throw new Error(
       `${source}: hidden_size ${c.hidden_size} is not a multiple of num_attention_heads ${c.num_attention_heads}`,
     );
+  }
+  // Hugging Face's BertConfig defaults; classifier_dropout null falls back to hidden_dropout_prob.
+  const hiddenDropout = c.hidden_dropout_prob ?? 0.1;
+  const dropouts = {
+    hidden_dropout_prob: hiddenDropout,
+    attention_probs_dropout_prob: c.attention_probs_dropout_prob ?? 0.1,
+    classifier_dropout: c.classifier_dropout ?? hiddenDropout,
+  };
+  for (const [name, rate] of Object.entries(dropouts)) {
+    if (!(rate >= 0 && rate < 1)) throw new Error(`${source}: ${name} must be in [0, 1), got ${rate}`);
   }
   return {
     modelType: 'bert',
@@ -72,6 +92,9 @@ export function bertConfig(json: unknown, source: string): BertConfig {
     layerNormEps: c.layer_norm_eps ?? 1e-12,
     initializerRange: c.initializer_range ?? 0.02,
     numLabels: c.num_labels ?? (c.id2label !== undefined ? Object.keys(c.id2label).length : 2),
+    hiddenDropout: dropouts.hidden_dropout_prob,
+    attentionDropout: dropouts.attention_probs_dropout_prob,
+    classifierDropout: dropouts.classifier_dropout,
   };
 }
 
@@ -127,6 +150,11 @@ interface EncoderLayer {
 
 export class BertForSequenceClassification {
   readonly linears = new LinearRegistry();
+  /**
+   * Set while training: every dropout mask takes its seed from here, in forward order. Unset,
+   * the forward applies no dropout (evaluation).
+   */
+  dropoutSeed?: () => number;
 
   private constructor(
     readonly config: BertConfig,
@@ -186,35 +214,42 @@ export class BertForSequenceClassification {
       throw new Error(`bert: ${time} tokens exceed max_position_embeddings ${this.config.maxPositions}`);
     }
     const activation = this.config.hiddenAct === 'gelu' ? gelu : geluTanh;
+    const { hiddenDropout, attentionDropout, classifierDropout } = this.config;
+    const seed = this.dropoutSeed;
+    /** Training-only dropout, as torch.nn.Dropout (inverted: kept values scale by 1 / (1 - rate)). */
+    const dropout = <T extends tf.Tensor>(x: T, rate: number): T =>
+      seed !== undefined && rate > 0 ? (tf.dropout(x, rate, undefined, seed()) as T) : x;
     return tf.tidy(() => {
       const positions = tf.range(0, time, 1, 'int32');
       const types = tokenTypeIds ?? tf.zeros([batch, time], 'int32');
       const { word, position, tokenType, norm } = this.embeddings;
-      let h = norm.forward(
-        tf.add(tf.add(word.forward(inputIds), position.forward(positions)), tokenType.forward(types)),
+      let h = dropout(
+        norm.forward(tf.add(tf.add(word.forward(inputIds), position.forward(positions)), tokenType.forward(types))),
+        hiddenDropout,
       );
       const bias = attentionBias(attentionMask, batch, time, time, false);
       const { headDim } = this.config;
+      const scale = 1 / Math.sqrt(headDim);
+      /** softmax(q k^T * scale + bias) v, with dropout on the probabilities in training. */
+      const attend = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D => {
+        if (seed === undefined || attentionDropout === 0) return scaledDotProductAttention(q, k, v, bias, scale);
+        const probs = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias));
+        return tf.matMul(dropout(probs, attentionDropout), v) as tf.Tensor4D;
+      };
       this.layers.forEach((layer, i) => {
         const p = `bert.encoder.layer.${i}`;
         const project = (name: string) =>
           splitHeads(this.linears.get(`${p}.attention.self.${name}`).forward(h), headDim);
-        const context = scaledDotProductAttention(
-          project('query'),
-          project('key'),
-          project('value'),
-          bias,
-          1 / Math.sqrt(headDim),
-        );
-        const attended = layer.attentionNorm.forward(
-          tf.add(this.linears.get(`${p}.attention.output.dense`).forward(mergeHeads(context)), h),
-        );
+        const context = attend(project('query'), project('key'), project('value'));
+        const attentionOutput = this.linears.get(`${p}.attention.output.dense`).forward(mergeHeads(context));
+        const attended = layer.attentionNorm.forward(tf.add(dropout(attentionOutput, hiddenDropout), h));
         const inner = activation(this.linears.get(`${p}.intermediate.dense`).forward(attended));
-        h = layer.outputNorm.forward(tf.add(this.linears.get(`${p}.output.dense`).forward(inner), attended));
+        const output = this.linears.get(`${p}.output.dense`).forward(inner);
+        h = layer.outputNorm.forward(tf.add(dropout(output, hiddenDropout), attended));
       });
       const first = tf.reshape(tf.slice(h, [0, 0, 0], [batch, 1, -1]), [batch, this.config.hiddenSize]);
       const pooled = tf.tanh(this.linears.get('bert.pooler.dense').forward(first));
-      return this.linears.get('classifier').forward(pooled) as tf.Tensor2D;
+      return this.linears.get('classifier').forward(dropout(pooled, classifierDropout)) as tf.Tensor2D;
     });
   }
 

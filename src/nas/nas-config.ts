@@ -42,10 +42,23 @@ export const defaultLora: Record<string, LoraPlan> = {
   bert: { targetModules: ['query', 'value'], rank: 8, alpha: 16, dropout: 0.1, modulesToSave: ['classifier'] },
 };
 
-/** Adapter settings: flags over the config's `lonas` section over the family's defaults. */
-export function loraPlanFor(config: NasConfig, modelType: string, flags: Partial<LoraPlan> = {}): LoraPlan {
+/**
+ * Adapter settings: flags over the config's `lonas` section over `defaults` (a command's own, as
+ * the official scripts' argparse defaults) over the family's.
+ */
+export function loraPlanFor(
+  config: NasConfig,
+  modelType: string,
+  flags: Partial<LoraPlan> = {},
+  defaults: LoraPlan = defaultLora[modelType] ?? {
+    targetModules: [],
+    rank: 8,
+    alpha: 16,
+    dropout: 0,
+    modulesToSave: [],
+  },
+): LoraPlan {
   const section = config.nncf.lonas ?? {};
-  const defaults = defaultLora[modelType] ?? { targetModules: [], rank: 8, alpha: 16, dropout: 0, modulesToSave: [] };
   const plan: LoraPlan = {
     targetModules: flags.targetModules ?? section.target_modules ?? defaults.targetModules,
     rank: flags.rank ?? section.lora_r ?? defaults.rank,
@@ -76,10 +89,11 @@ export function elasticPlanFor(
   config: NasConfig,
   architecture: Architecture,
   flags: Partial<LoraPlan> = {},
+  loraDefaults?: LoraPlan,
 ): ElasticPlan {
   return new ElasticPlan(
     architecture,
-    loraPlanFor(config, architecture.modelType, flags),
+    loraPlanFor(config, architecture.modelType, flags, loraDefaults),
     searchSpaceFor(config, architecture),
   );
 }

@@ -6,14 +6,16 @@ import { SuperNetwork } from './super-network';
 
 /**
  * Builds the model a checkpoint holds and turns it into the super-network a config describes:
- * the step every experiment starts with. `lora` overrides the config's adapter settings (flags).
+ * the step every experiment starts with. `lora` overrides the config's adapter settings (flags);
+ * `loraDefaults` stand where neither says (else the family's).
  */
 export function openSuperNetwork(
   checkpoint: Checkpoint,
   config: NasConfig,
-  options: { lora?: Partial<LoraPlan>; seed?: number } = {},
+  options: { lora?: Partial<LoraPlan>; loraDefaults?: LoraPlan; seed?: number } = {},
 ): { loaded: LoadedModel; network: SuperNetwork } {
   const loaded = buildModel(checkpoint);
-  const plan = elasticPlanFor(config, architectureFromConfig(checkpoint.config, checkpoint.location), options.lora);
-  return { loaded, network: new SuperNetwork(loaded.model.linears, plan, options.seed ?? 0) };
+  const architecture = architectureFromConfig(checkpoint.config, checkpoint.location);
+  const plan = elasticPlanFor(config, architecture, options.lora, options.loraDefaults);
+  return { loaded, network: new SuperNetwork(loaded.model.linears, plan, options.seed ?? 0, loaded.model) };
 }

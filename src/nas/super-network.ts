@@ -5,6 +5,15 @@ import { matchesModule, type ElasticPlan } from './elastic-plan';
 import type { SubnetConfig } from './search-space';
 
 /**
+ * The model whose linear layers a super-network wraps. One with dropout of its own, outside the
+ * linear layers (BERT), declares `dropoutSeed`: set in training, its masks take their seeds there.
+ */
+export interface DropoutModel {
+  readonly linears: LinearRegistry;
+  dropoutSeed?: () => number;
+}
+
+/**
  * A model turned into a LoNAS super-network: every linear layer becomes an ElasticLinear (with a
  * LoRA adapter where the plan targets it), the base stays frozen, and activating a subnet sets
  * every layer's active widths. Trainable: the adapters and the modules to save (their base
@@ -20,6 +29,8 @@ export class SuperNetwork {
     readonly linears: LinearRegistry,
     readonly plan: ElasticPlan,
     seed = 0,
+    /** The model `linears` belong to, for its own dropout in training. */
+    private readonly model?: DropoutModel,
   ) {
     let adapter = 0;
     for (const shape of plan.architecture.linears) {
@@ -67,8 +78,12 @@ export class SuperNetwork {
     return [...[...this.layers.values()].flatMap((l) => l.adapterVariables()), ...saved];
   }
 
-  /** Training mode draws dropout masks with seeds from `seed`; undefined turns dropout off. */
+  /**
+   * Training mode draws dropout masks (the adapters' and the model's own) with seeds from `seed`,
+   * in forward order; undefined turns dropout off.
+   */
   setDropoutSeeds(seed: (() => number) | undefined): void {
     for (const layer of this.layers.values()) layer.dropoutSeed = seed;
+    if (this.model !== undefined) this.model.dropoutSeed = seed;
   }
 }

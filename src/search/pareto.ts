@@ -39,31 +39,6 @@ export function nonDominatedFronts(objectives: number[][]): number[][] {
   return fronts;
 }
 
-/** Crowding distance of each member of a front (boundary points infinite), as in NSGA-II. */
-export function crowdingDistances(objectives: number[][], front: number[]): Map<number, number> {
-  const distance = new Map(front.map((i) => [i, 0]));
-  if (front.length <= 2) {
-    for (const i of front) distance.set(i, Infinity);
-    return distance;
-  }
-  const m = objectives[front[0]].length;
-  for (let k = 0; k < m; k++) {
-    const sorted = [...front].sort((a, b) => objectives[a][k] - objectives[b][k]);
-    const span = objectives[sorted[sorted.length - 1]][k] - objectives[sorted[0]][k];
-    distance.set(sorted[0], Infinity);
-    distance.set(sorted[sorted.length - 1], Infinity);
-    if (span === 0) continue;
-    for (let s = 1; s < sorted.length - 1; s++) {
-      const i = sorted[s];
-      distance.set(
-        i,
-        (distance.get(i) as number) + (objectives[sorted[s + 1]][k] - objectives[sorted[s - 1]][k]) / span,
-      );
-    }
-  }
-  return distance;
-}
-
 /** The indices of the non-dominated points. */
 export function paretoFront(objectives: number[][]): number[] {
   return nonDominatedFronts(objectives)[0] ?? [];

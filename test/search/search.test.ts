@@ -5,7 +5,7 @@ import { search, type SearchInput } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
 import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';
 import { hypervolume2d } from '../../src/search/hypervolume';
-import { crowdingDistances, nonDominatedFronts } from '../../src/search/pareto';
+import { nonDominatedFronts } from '../../src/search/pareto';
 
 /**
  * ZDT1 on integer genes: 10 genes of 11 levels (x = index / 10). Its Pareto front is x2..x10 = 0,
@@ -110,7 +110,7 @@ describe('search strategies on an analytic problem', () => {
 });
 
 describe('Pareto tools', () => {
-  it('sorts fronts and measures crowding and hypervolume', () => {
+  it('sorts fronts and measures hypervolume', () => {
     const points = [
       [1, 5],
       [2, 3],
@@ -119,9 +119,6 @@ describe('Pareto tools', () => {
       [5, 5],
     ];
     expect(nonDominatedFronts(points)).toEqual([[0, 1, 3], [2], [4]]);
-    const crowding = crowdingDistances(points, [0, 1, 3]);
-    expect(crowding.get(0)).toBe(Infinity);
-    expect(crowding.get(1)).toBeCloseTo((4 - 1) / 3 + (5 - 1) / 4, 12);
     // Rectangles against (6, 6): (6-1)(6-5) + (6-2)(5-3) + (6-4)(3-1) = 5 + 8 + 4.
     expect(hypervolume2d(points, [6, 6])).toBe(17);
   });

@@ -31,6 +31,35 @@ describe('training pieces', () => {
     value.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 6));
   });
 
+  it("AdamW matches transformers' AdamW (adamw_hf) step by step, and skips decay on biases", () => {
+    const weight = tf.variable(tf.tensor1d([1, -2]));
+    const bias = tf.variable(tf.tensor1d([0.5]));
+    const settings = { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1, variant: 'adamw_hf' as const };
+    const adam = new AdamW([weight, bias], settings, new Set([bias]));
+    const grads = [
+      [0.5, -1, 0.2],
+      [0.25, 2, -0.4],
+    ];
+    let [m, v, value] = [
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, -2, 0.5],
+    ];
+    grads.forEach((g, step) => {
+      adam.apply([tf.tensor1d(g.slice(0, 2)), tf.tensor1d(g.slice(2))], 0.01);
+      const t = step + 1;
+      m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
+      v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] ** 2);
+      const stepSize = (0.01 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t);
+      value = value.map((x, i) => x - (stepSize * m[i]) / (Math.sqrt(v[i]) + 1e-8));
+      // Decay after the update, on the weight only.
+      value = value.map((x, i) => (i < 2 ? x - 0.01 * 0.1 * x : x));
+    });
+    const got = [...weight.dataSync(), ...bias.dataSync()];
+    value.forEach((x, i) => expect(got[i]).toBeCloseTo(x, 6));
+    adam.dispose();
+  });
+
   it('clips the global gradient norm as torch.nn.utils.clip_grad_norm_ does', () => {
     const { clipped, norm } = clipByGlobalNorm([tf.tensor1d([3, 0]), tf.tensor1d([0, 4])], 1);
     expect(norm).toBeCloseTo(5, 6);

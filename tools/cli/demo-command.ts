@@ -18,6 +18,8 @@ function demoDefaults(): Record<string, string | true> {
     cutoff_len: '128',
     train_on_inputs: 'false',
     per_device_train_batch_size: '16',
+    num_train_epochs: '4',
+    seed: '0',
     per_device_eval_batch_size: '50',
     num_beams: '1',
     max_new_tokens: '6',
