@@ -15,7 +15,10 @@ export function describeEvent(event: LonasEvent): string | undefined {
     case 'train.done':
       return `training ${event.interrupted ? 'interrupted' : 'done'} after ${event.globalSteps} steps`;
     case 'eval.result':
-      return `evaluated: ${event.metric} ${event.value.toFixed(4)} on ${event.examples} examples`;
+      return (
+        `evaluated${event.role === undefined ? '' : ` ${event.role}`}${event.epoch === undefined ? '' : ` after epoch ${event.epoch}`}` +
+        `: ${event.metric} ${event.value.toFixed(4)} on ${event.examples} examples`
+      );
     case 'search.candidate':
       return undefined;
     case 'search.generation': {

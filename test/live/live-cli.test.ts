@@ -24,15 +24,26 @@ function startWithLive(args: string[]): Promise<{ child: ChildProcess; url: stri
   });
 }
 
-function collect(url: string): { messages: ServerMessage[]; closed: Promise<void> } {
+function collect(url: string): {
+  messages: ServerMessage[];
+  closed: Promise<void>;
+  received: (n: number) => Promise<void>;
+} {
   const socket = new WebSocket(url);
   const messages: ServerMessage[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const waiting: Array<{ n: number; resolve: () => void }> = [];
+  socket.on('message', (data) => {
+    messages.push(JSON.parse(data.toString()));
+    for (const w of waiting.filter((w) => messages.length >= w.n)) w.resolve();
+  });
+  /** Resolves once `n` messages have arrived (waiting on the run, not on the clock). */
+  const received = (n: number) =>
+    new Promise<void>((resolve) => (messages.length >= n ? resolve() : waiting.push({ n, resolve })));
   const closed = new Promise<void>((resolve) => {
     socket.on('close', () => resolve());
     socket.on('error', () => resolve());
   });
-  return { messages, closed };
+  return { messages, closed, received };
 }
 
 describe('--live, replay and watch', () => {
@@ -66,7 +77,7 @@ describe('--live, replay and watch', () => {
     const first = collect(url);
     const second = collect(url);
     // Join late, once some steps have gone by.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await first.received(6);
     const late = collect(url);
     expect(await exited).toBe(0);
     await Promise.all([first.closed, second.closed, late.closed]);

@@ -19,6 +19,7 @@ function demoDefaults(): Record<string, string | true> {
     train_on_inputs: 'false',
     per_device_train_batch_size: '16',
     num_train_epochs: '4',
+    optim: 'adamw_torch',
     seed: '0',
     per_device_eval_batch_size: '50',
     num_beams: '1',

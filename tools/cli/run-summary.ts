@@ -10,7 +10,8 @@ interface SearchOutcome {
 const OUTPUTS: Array<[string, string]> = [
   ['adapter_model.safetensors', 'the trained super-adapter (PEFT format, with adapter_config.json)'],
   ['test_results.json', "the heuristic subnet's MACs, weights and accuracy per test set"],
-  ['eval_results.json', "the heuristic subnet's MACs, weights and GLUE metrics"],
+  ['eval_results.json', 'GLUE metrics: super-network and minimum subnet (--do_eval), heuristic subnet (--do_test)'],
+  ['eval_history.json', 'GLUE metrics of the super-network and minimum subnet after each epoch'],
   ['search_progression.png', 'the search: every candidate and the Pareto front (also .svg and .csv)'],
   ['best_subnet.json', 'the subnet the search picked, with its widths'],
   ['search_summary.json', 'the front, the best subnet and the search settings'],
