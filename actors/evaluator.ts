@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { lastValueFrom, reduce, type Observable } from 'rxjs';
-import { experimentPhase } from '../machines/experiment';
 import type { EvaluationEvent } from '../src/events';
 import type { SubnetConfig } from '../src/nas/search-space';
 import type { SuperNetwork } from '../src/nas/super-network';
@@ -61,6 +60,3 @@ export async function evaluate<T>({
     examples: sum.count,
   };
 }
-
-/** The evaluator as xstate actor logic, for the experiment machine to invoke. */
-export const evaluatorActor = experimentPhase((input: EvaluatorInput<unknown>) => evaluate(input));

@@ -1,7 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Observer } from 'rxjs';
-import { experimentPhase } from '../machines/experiment';
 import type { FrontPoint, LonasEvent, SubnetRecord } from '../src/events';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SearchSpace, SubnetConfig } from '../src/nas/search-space';
@@ -30,6 +29,8 @@ export interface SearchInput {
   hypervolumeReference?: [number, number];
   /** Where the NNCF outputs go; its caches, if present, are reused (a restarted search resumes). */
   outputDir: string;
+  /** Aborted to stop between candidates; the caches keep what was evaluated, so the search resumes. */
+  signal?: AbortSignal;
   /** Measurements taken before the search (e.g. val_heuristic_accuracy), recorded in search_summary.json. */
   before?: Record<string, number>;
   events?: Partial<Observer<LonasEvent>>;
@@ -78,6 +79,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     const subnet = subnetOf(genes);
     const cached = macsCache.has(key) && accuracyCache.has(key);
     if (!cached) {
+      input.signal?.throwIfAborted();
       macsCache.set(key, input.macs(subnet));
       accuracyCache.set(key, -(await input.accuracy(subnet)));
       computed += 1;
@@ -89,6 +91,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     return { subnet, macs: macsCache.get(key) as number, accuracy: -(accuracyCache.get(key) as number), cached };
   };
 
+  emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
   const maximal = await score(genesOf(space.maximal()));
   const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
   for (let generation = 0; generation < generations; generation++) {
@@ -171,6 +174,3 @@ export async function search(input: SearchInput): Promise<SearchResult> {
   emit({ type: 'search.done', best, meetsReference, evaluated: points.length });
   return { best, meetsReference, front: frontPoints, hypervolumes, evaluated: points.length, computed };
 }
-
-/** The search as xstate actor logic, for the experiment machine to invoke. */
-export const searchActor = experimentPhase(search);

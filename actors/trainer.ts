@@ -14,7 +14,6 @@ import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBat
 import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
 import type { Stage } from '../src/train/schedule';
 import { SeededRandom } from '../src/util/seeded-random';
-import { experimentPhase } from '../machines/experiment';
 import { stageSchedulerMachine, type StageSchedulerContext } from '../machines/stage-scheduler';
 import type { SamplerLogic, SamplerState } from './samplers/sampler';
 
@@ -156,6 +155,14 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
   };
   let accumulatedCount = state?.accumulated ?? 0;
   const losses: number[] = [];
+  emit({
+    type: 'train.start',
+    epochs,
+    stepsPerEpoch,
+    totalSteps: epochs * stepsPerEpoch,
+    examples: examples.length,
+    globalStep,
+  });
 
   /** Saves the run so that it resumes at micro-batch `next.batch` of epoch `next.epoch`. */
   const checkpoint = (reason: 'epoch' | 'signal', next: { epoch: number; batch: number }) => {
@@ -277,6 +284,3 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     optimizer.dispose();
   }
 }
-
-/** The trainer as xstate actor logic, for the experiment machine to invoke. */
-export const trainerActor = experimentPhase(train);

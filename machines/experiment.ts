@@ -1,118 +1,137 @@
 import { assign, fromPromise, setup } from 'xstate';
+import type { TrainResult } from '../actors/trainer';
+import type { SearchResult } from '../actors/search';
 
 /** Which phases run, as the original scripts' --do_train, --do_eval, --do_test and --do_search say. */
-export interface ExperimentInput {
-  doTrain: boolean;
-  doEval?: boolean;
-  doTest: boolean;
-  doSearch: boolean;
+export interface ExperimentPhases {
+  train: boolean;
+  eval: boolean;
+  test: boolean;
+  search: boolean;
 }
 
-export interface ExperimentContext extends ExperimentInput {
-  /** What `load` produced (model, network, data): the input of every later phase. */
-  loaded?: unknown;
-  results: { train?: unknown; eval?: unknown; test?: unknown; search?: unknown };
+export interface ExperimentResults {
+  train?: TrainResult;
+  /** GLUE's --do_eval metrics. */
+  eval?: Record<string, number>;
+  test?: Record<string, number | string>;
+  search?: SearchResult;
+}
+
+export interface ExperimentContext {
+  phases: ExperimentPhases;
+  results: ExperimentResults;
+  /** A STOP arrived: the running phase winds down (training checkpoints) and nothing after it runs. */
+  stopping: boolean;
   /** Why the experiment failed. */
   reason?: string;
+  /** How it ended, once it has. */
+  status?: 'done' | 'interrupted' | 'failed';
 }
 
-/**
- * A phase's actor from an async function of what `load` produced. (The machine sees every phase
- * as taking and giving `unknown`; each phase knows its own types.)
- */
-export function experimentPhase<I, O>(run: (input: I) => Promise<O>) {
-  return fromPromise<unknown, unknown>(({ input }) => run(input as I));
-}
+type Phase = 'train' | 'eval' | 'test' | 'search';
+type PhaseActor<O> = ReturnType<typeof fromPromise<O, void>>;
 
-const missing = (name: string) =>
-  fromPromise<unknown, unknown>(async () => {
+const missing = <O>(name: string): PhaseActor<O> =>
+  fromPromise<O, void>(async () => {
     throw new Error(`experiment: no '${name}' actor was provided`);
   });
 
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /**
- * The lifecycle of an experiment: load -> train -> eval -> test -> search -> done, skipping phases
- * not asked for, or failed with the reason. Each phase invokes an actor the caller provides with
- * `experimentMachine.provide({ actors: { load, train, eval, test, search } })`; each gets what
- * `load` produced as input.
+ * The lifecycle of an experiment: validate -> load -> train -> eval -> test -> search -> done,
+ * skipping phases not asked for; `failed` with the reason, or `interrupted` after a STOP (the
+ * phase running then finishes its own way — training writes a checkpoint — and no later phase
+ * starts). Each step invokes an actor the caller provides with
+ * `experimentMachine.provide({ actors: { validate, load, train, eval, test, search }, actions: { requestStop } })`:
+ * `validate` checks every setting before anything loads; `requestStop` tells the running phase.
  */
 export const experimentMachine = setup({
-  types: {} as { context: ExperimentContext; input: ExperimentInput },
+  types: {} as {
+    context: ExperimentContext;
+    input: ExperimentPhases;
+    events: { type: 'STOP' };
+    output: { status: 'done' | 'interrupted' | 'failed'; results: ExperimentResults; reason?: string };
+  },
   actors: {
-    load: missing('load'),
-    train: missing('train'),
-    eval: missing('eval'),
-    test: missing('test'),
-    search: missing('search'),
+    validate: missing<void>('validate'),
+    load: missing<void>('load'),
+    train: missing<TrainResult>('train'),
+    eval: missing<Record<string, number>>('eval'),
+    test: missing<Record<string, number | string>>('test'),
+    search: missing<SearchResult>('search'),
   },
   actions: {
-    fail: assign({
-      reason: ({ event }) => {
-        const error = (event as { error?: unknown }).error;
-        return error instanceof Error ? error.message : String(error);
-      },
+    requestStop: () => {},
+    fail: assign({ reason: ({ event }) => errorMessage((event as { error?: unknown }).error) }),
+    // A phase's actor is invoked with the phase's name as id, so its done event names the phase.
+    keep: assign({
+      results: ({ context, event }) => ({
+        ...context.results,
+        [event.type.replace('xstate.done.actor.', '')]: (event as { output?: unknown }).output,
+      }),
     }),
+  },
+  guards: {
+    stopping: ({ context }) => context.stopping,
+    skipped: ({ context }, params: { phase: Phase }) => !context.phases[params.phase],
   },
 }).createMachine({
   id: 'experiment',
-  context: ({ input }) => ({ ...input, results: {} }),
-  initial: 'load',
+  context: ({ input }) => ({ phases: input, results: {}, stopping: false }),
+  initial: 'validate',
+  on: {
+    STOP: { guard: ({ context }) => !context.stopping, actions: [assign({ stopping: true }), 'requestStop'] },
+  },
+  output: ({ context }) => ({
+    status: context.status ?? 'failed',
+    results: context.results,
+    reason: context.reason,
+  }),
   states: {
+    validate: {
+      invoke: {
+        src: 'validate',
+        onDone: [{ guard: 'stopping', target: 'interrupted' }, { target: 'load' }],
+        onError: { target: 'failed', actions: 'fail' },
+      },
+    },
     load: {
       invoke: {
         src: 'load',
-        onDone: { target: 'train', actions: assign({ loaded: ({ event }) => event.output }) },
-        onError: { target: 'failed', actions: 'fail' },
+        onDone: [{ guard: 'stopping', target: 'interrupted' }, { target: 'train' }],
+        onError: [
+          { guard: 'stopping', target: 'interrupted' },
+          { target: 'failed', actions: 'fail' },
+        ],
       },
     },
-    train: {
-      always: { guard: ({ context }) => !context.doTrain, target: 'eval' },
-      invoke: {
-        src: 'train',
-        input: ({ context }: { context: ExperimentContext }) => context.loaded,
-        onDone: {
-          target: 'eval',
-          actions: assign({ results: ({ context, event }) => ({ ...context.results, train: event.output }) }),
-        },
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    eval: {
-      always: { guard: ({ context }) => context.doEval !== true, target: 'test' },
-      invoke: {
-        src: 'eval',
-        input: ({ context }: { context: ExperimentContext }) => context.loaded,
-        onDone: {
-          target: 'test',
-          actions: assign({ results: ({ context, event }) => ({ ...context.results, eval: event.output }) }),
-        },
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    test: {
-      always: { guard: ({ context }) => !context.doTest, target: 'search' },
-      invoke: {
-        src: 'test',
-        input: ({ context }: { context: ExperimentContext }) => context.loaded,
-        onDone: {
-          target: 'search',
-          actions: assign({ results: ({ context, event }) => ({ ...context.results, test: event.output }) }),
-        },
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    search: {
-      always: { guard: ({ context }) => !context.doSearch, target: 'done' },
-      invoke: {
-        src: 'search',
-        input: ({ context }: { context: ExperimentContext }) => context.loaded,
-        onDone: {
-          target: 'done',
-          actions: assign({ results: ({ context, event }) => ({ ...context.results, search: event.output }) }),
-        },
-        onError: { target: 'failed', actions: 'fail' },
-      },
-    },
-    done: { type: 'final' },
-    failed: { type: 'final' },
+    train: phaseState('train', 'eval'),
+    eval: phaseState('eval', 'test'),
+    test: phaseState('test', 'search'),
+    search: phaseState('search', 'done'),
+    done: { type: 'final', entry: assign({ status: 'done' as const }) },
+    interrupted: { type: 'final', entry: assign({ status: 'interrupted' as const }) },
+    failed: { type: 'final', entry: assign({ status: 'failed' as const }) },
   },
 });
+
+/** A phase: skipped unless asked for; its output kept; after a STOP the experiment ends interrupted. */
+function phaseState(phase: Phase, next: string) {
+  return {
+    always: { guard: { type: 'skipped', params: { phase } }, target: next },
+    invoke: {
+      id: phase,
+      src: phase,
+      onDone: [
+        { guard: 'stopping', target: 'interrupted', actions: 'keep' },
+        { target: next, actions: 'keep' },
+      ],
+      onError: [
+        { guard: 'stopping', target: 'interrupted' },
+        { target: 'failed', actions: 'fail' },
+      ],
+    },
+  } as const;
+}

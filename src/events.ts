@@ -6,6 +6,18 @@
 /** A subnet as {group index: width}, with string keys as JSON writes them. */
 export type SubnetRecord = Record<string, number>;
 
+/** Training begins (or resumes at `globalStep`). */
+export interface TrainStartEvent {
+  type: 'train.start';
+  epochs: number;
+  stepsPerEpoch: number;
+  /** Micro-steps of the whole run. */
+  totalSteps: number;
+  examples: number;
+  /** Micro-steps already done: above 0 when resuming. */
+  globalStep: number;
+}
+
 /** One micro-step of training. */
 export interface TrainStepEvent {
   type: 'train.step';
@@ -71,6 +83,20 @@ export interface EvaluationEvent {
   split?: string;
 }
 
+/** Progress through one evaluation: a test set, a candidate's validation set, a dev set. */
+export interface EvaluationProgressEvent {
+  type: 'eval.progress';
+  /** What is being evaluated: `test` (a test set), `candidate` (a search candidate), or a role as in EvaluationEvent. */
+  role: string;
+  /** The test set's name, where there is one. */
+  dataset?: string;
+  /** The subnet being evaluated. */
+  subnet: SubnetRecord;
+  /** Examples done so far, of `total`. */
+  done: number;
+  total: number;
+}
+
 /** One candidate of a search, evaluated (or found in the cache). */
 export interface SearchCandidateEvent {
   type: 'search.candidate';
@@ -82,6 +108,14 @@ export interface SearchCandidateEvent {
   weights?: number;
   accuracy: number;
   cached: boolean;
+}
+
+/** A search begins. */
+export interface SearchStartEvent {
+  type: 'search.start';
+  algorithm: string;
+  numEvals: number;
+  population: number;
 }
 
 /** A search point on the front. */
@@ -107,6 +141,6 @@ export interface SearchDoneEvent {
   evaluated: number;
 }
 
-export type TrainEvent = TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;
-export type SearchEvent = SearchCandidateEvent | SearchGenerationEvent | SearchDoneEvent;
-export type LonasEvent = TrainEvent | EvaluationEvent | SearchEvent;
+export type TrainEvent = TrainStartEvent | TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;
+export type SearchEvent = SearchStartEvent | SearchCandidateEvent | SearchGenerationEvent | SearchDoneEvent;
+export type LonasEvent = TrainEvent | EvaluationEvent | EvaluationProgressEvent | SearchEvent;

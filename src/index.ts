@@ -36,5 +36,14 @@ export type { SamplerFactory, SamplerState, SampleEvent } from '../actors/sample
 export { strategyRegistry, strategyNamed } from '../actors/strategies/registry';
 export type { SearchStrategy, StrategySettings } from './search/strategy';
 export { LiveServer } from '../actors/live';
-export { experimentMachine, experimentPhase } from '../machines/experiment';
+export { experimentMachine, type ExperimentPhases, type ExperimentResults } from '../machines/experiment';
+export { runExperiment, type ExperimentHandle, type ExperimentOutcome } from '../actors/experiment';
+export type {
+  ExperimentConfig,
+  TaskConfig,
+  LlmTaskConfig,
+  GlueTaskConfig,
+  TextTaskConfig,
+} from './experiment/experiment-config';
+export type { Task, BoundTask, TaskContext } from './tasks/task';
 export { stageSchedulerMachine } from '../machines/stage-scheduler';

@@ -113,31 +113,34 @@ describe('flags as HfArgumentParser reads them', () => {
 
   it('defaults as the official scripts do when a flag is absent', () => {
     const base = ['--model_name_or_path', 'm', '--nncf_config', 'c', '--output_dir', 'o', '--do_test'];
-    const commonsense = taskSettings('commonsense', base);
+    const commonsense = taskSettings('commonsense', base).experiment;
     expect(commonsense).toMatchObject({
-      trainBatchSize: 8,
       evalBatchSize: 8,
-      gradientAccumulationSteps: 1,
-      epochs: 3,
-      seed: 42,
-      weightDecay: 0,
-      optim: 'adamw_hf',
-      valSetSize: 120,
-      cutoffLen: 256,
-      trainOnInputs: true,
-      datasetsDir: 'datasets',
-      maxNewTokens: 32,
-      numBeams: 4,
+      training: {
+        batchSize: 8,
+        gradientAccumulationSteps: 1,
+        epochs: 3,
+        seed: 42,
+        weightDecay: 0,
+        optim: 'adamw_hf',
+      },
+      task: {
+        valSetSize: 120,
+        cutoffLen: 256,
+        trainOnInputs: true,
+        datasetsDir: 'datasets',
+        maxNewTokens: 32,
+        numBeams: 4,
+      },
       lora: {},
       loraDefaults: { targetModules: ['q_proj', 'v_proj'], rank: 32, alpha: 64, dropout: 0 },
     });
-    expect(taskSettings('math', base)).toMatchObject({ valSetSize: 0, maxNewTokens: 256 });
-    const glue = taskSettings('glue', [...base, '--task_name', 'RTE', '--dataset_path', 'd']);
+    expect(taskSettings('math', base).experiment.task).toMatchObject({ valSetSize: 0, maxNewTokens: 256 });
+    const glue = taskSettings('glue', [...base, '--task_name', 'RTE', '--dataset_path', 'd']).experiment;
     expect(glue).toMatchObject({
-      taskName: 'rte',
-      maxSeqLength: 128,
-      evaluationStrategy: 'no',
-      doEval: false,
+      task: { taskName: 'rte', maxSeqLength: 128 },
+      training: { evaluationStrategy: 'no' },
+      phases: { eval: false },
       loraDefaults: { targetModules: ['query', 'key', 'value'], rank: 8, alpha: 16, dropout: 0.1 },
     });
   });
@@ -158,43 +161,47 @@ describeWithSharedData('LoNAS running_commands, as written', ['official/running_
       output_dir: 'generated/out',
       dataset_path: family === 'glue' ? 'generated/glue' : 'generated/train.json',
     };
-    const settings = taskSettings(family, withPaths(args, paths));
+    const { experiment, ignored: ignoredFlags } = taskSettings(family, withPaths(args, paths));
     const number = (flag: string) => Number(flags.get(flag));
-    expect(settings).toMatchObject({
+    expect(experiment).toMatchObject({
       model: paths.model_name_or_path,
       nncfConfig: paths.nncf_config,
       outputDir: paths.output_dir,
-      datasetPath: paths.dataset_path,
-      trainBatchSize: number('per_device_train_batch_size'),
-      gradientAccumulationSteps: flags.has('gradient_accumulation_steps') ? number('gradient_accumulation_steps') : 1,
-      epochs: number('num_train_epochs'),
-      saveStrategy: flags.get('save_strategy'),
-      saveTotalLimit: number('save_total_limit'),
+      task: { datasetPath: paths.dataset_path },
+      training: {
+        batchSize: number('per_device_train_batch_size'),
+        gradientAccumulationSteps: flags.has('gradient_accumulation_steps') ? number('gradient_accumulation_steps') : 1,
+        epochs: number('num_train_epochs'),
+        saveStrategy: flags.get('save_strategy'),
+        saveTotalLimit: number('save_total_limit'),
+      },
       lora: {
         rank: number('lora_r'),
         alpha: number('lora_alpha'),
         dropout: number('lora_dropout'),
         targetModules: String(flags.get('target_modules')).split(','),
       },
-      doTrain: flags.has('do_train'),
-      doTest: flags.has('do_test'),
-      doSearch: flags.has('do_search'),
+      phases: { train: flags.has('do_train'), test: flags.has('do_test'), search: flags.has('do_search') },
     });
     if (family === 'glue') {
-      expect(settings).toMatchObject({
-        taskName: flags.get('task_name'),
-        seed: number('seed'),
-        weightDecay: number('weight_decay'),
+      expect(experiment).toMatchObject({
+        task: { taskName: flags.get('task_name'), maxSeqLength: number('max_seq_length') },
+        training: {
+          seed: number('seed'),
+          weightDecay: number('weight_decay'),
+          evaluationStrategy: 'epoch',
+          optim: 'adamw_hf',
+        },
         evalBatchSize: number('per_device_eval_batch_size'),
-        maxSeqLength: number('max_seq_length'),
-        doEval: true,
-        evaluationStrategy: 'epoch',
-        optim: 'adamw_hf',
+        phases: { eval: true },
       });
-      expect(settings.ignored.map((i) => i.flag).sort()).toEqual(['logging_steps', 'lora', 'warmup_ratio']);
+      expect(ignoredFlags.map((i) => i.flag).sort()).toEqual(['logging_steps', 'lora', 'warmup_ratio']);
     } else {
-      expect(settings).toMatchObject({ valSetSize: number('val_set_size'), seed: 42, optim: 'adamw_torch' });
-      const ignored = settings.ignored.map((i) => i.flag).sort();
+      expect(experiment).toMatchObject({
+        task: { valSetSize: number('val_set_size') },
+        training: { seed: 42, optim: 'adamw_torch' },
+      });
+      const ignored = ignoredFlags.map((i) => i.flag).sort();
       expect(ignored).toEqual(
         family === 'math'
           ? ['evaluation_strategy', 'fp16', 'logging_steps', 'lora', 'warmup_steps']

@@ -197,6 +197,7 @@ describe('lonas commonsense, math and glue on generated data', () => {
       'super2',
       'minimum',
       'super',
+      'heuristic',
       'val_maximal',
       'val_heuristic',
     ]);

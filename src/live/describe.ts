@@ -16,9 +16,15 @@ export function describeEvent(event: LonasEvent): string | undefined {
       return `training ${event.interrupted ? 'interrupted' : 'done'} after ${event.globalSteps} steps`;
     case 'eval.result':
       return (
-        `evaluated${event.role === undefined ? '' : ` ${event.role}`}${event.epoch === undefined ? '' : ` after epoch ${event.epoch}`}` +
+        `evaluated${event.role === undefined ? '' : ` ${event.role}`}${event.split === undefined ? '' : ` (${event.split})`}` +
+        `${event.epoch === undefined ? '' : ` after epoch ${event.epoch}`}` +
         `: ${event.metric} ${event.value.toFixed(4)} on ${event.examples} examples`
       );
+    case 'eval.progress':
+      // Progress comes many times a second: a line only once an evaluation is through, and none
+      // per search candidate (as for search.candidate).
+      if (event.role === 'candidate' || event.done < event.total) return undefined;
+      return `${event.role}${event.dataset === undefined ? '' : ` ${event.dataset}`}: all ${event.total} examples evaluated`;
     case 'search.candidate':
       return undefined;
     case 'search.generation': {
@@ -39,6 +45,14 @@ export function describeSnapshot(state: LiveSnapshot): string[] {
   const lines = [`run: ${JSON.stringify(state.run)}`, `${state.events} events so far`];
   const last = state.steps[state.steps.length - 1];
   if (last !== undefined) lines.push(`last step: ${describeEvent(last)}`);
+  // Servers from before the eval topic send no evaluations.
+  const evaluations = state.evaluations ?? [];
+  const latest = evaluations[evaluations.length - 1];
+  if (latest !== undefined) lines.push(`${evaluations.length} evaluation results; last: ${describeEvent(latest)}`);
+  for (const progress of Object.values(state.evalProgress ?? {}))
+    lines.push(
+      `evaluating ${progress.role}${progress.dataset === undefined ? '' : ` ${progress.dataset}`}: ${progress.done}/${progress.total} examples`,
+    );
   if (state.front.length > 0)
     lines.push(`front: ${state.front.map((p) => `${p.macs.toFixed(1)}/${p.accuracy.toFixed(3)}`).join(' ')}`);
   return lines;

@@ -1,4 +1,12 @@
-import type { FrontPoint, LonasEvent, SearchCandidateEvent, StageEvent, TrainStepEvent } from '../events';
+import type {
+  EvaluationEvent,
+  EvaluationProgressEvent,
+  FrontPoint,
+  LonasEvent,
+  SearchCandidateEvent,
+  StageEvent,
+  TrainStepEvent,
+} from '../events';
 
 /** What a client that joins late receives first: the run so far, summarised. */
 export interface LiveSnapshot {
@@ -9,14 +17,26 @@ export interface LiveSnapshot {
   candidates: SearchCandidateEvent[];
   front: FrontPoint[];
   hypervolumes: number[];
+  /** The newest eval.result events (at most `maxEvaluations`), oldest first. */
+  evaluations: EvaluationEvent[];
+  /**
+   * Evaluations in progress: the latest eval.progress per role and dataset, keyed by
+   * `progressKey` (`role`, or `role/dataset`); an entry goes once its evaluation is done.
+   */
+  evalProgress: Record<string, EvaluationProgressEvent>;
   events: number;
   done: boolean;
 }
 
+/** The key of an evaluation in progress in `LiveSnapshot.evalProgress`. */
+export const progressKey = (event: Pick<EvaluationProgressEvent, 'role' | 'dataset'>): string =>
+  event.dataset === undefined ? event.role : `${event.role}/${event.dataset}`;
+
 /**
  * Folds the event stream into the state a late joiner needs: the run's settings, the training
- * curves (the newest `maxSteps` steps), stage changes, every search candidate, the current front
- * and the hypervolume per generation.
+ * curves (the newest `maxSteps` steps), stage changes, every search candidate, the current front,
+ * the hypervolume per generation, the newest `maxEvaluations` evaluation results and the
+ * evaluations in progress.
  */
 export class LiveState {
   private readonly snapshot: LiveSnapshot = {
@@ -26,6 +46,8 @@ export class LiveState {
     candidates: [],
     front: [],
     hypervolumes: [],
+    evaluations: [],
+    evalProgress: {},
     events: 0,
     done: false,
   };
@@ -33,6 +55,7 @@ export class LiveState {
   constructor(
     run: Record<string, unknown> = {},
     private readonly maxSteps = 5000,
+    private readonly maxEvaluations = 1000,
   ) {
     this.snapshot.run = run;
   }
@@ -47,6 +70,16 @@ export class LiveState {
       case 'train.stage':
         this.snapshot.stages.push(event);
         break;
+      case 'eval.result':
+        this.snapshot.evaluations.push(event);
+        if (this.snapshot.evaluations.length > this.maxEvaluations) this.snapshot.evaluations.shift();
+        break;
+      case 'eval.progress': {
+        const key = progressKey(event);
+        if (event.done >= event.total) delete this.snapshot.evalProgress[key];
+        else this.snapshot.evalProgress[key] = event;
+        break;
+      }
       case 'search.candidate':
         this.snapshot.candidates.push(event);
         break;

@@ -29,40 +29,43 @@ function showProgress(
   });
 }
 
-/** Training: micro-steps out of `totalSteps`, with epoch, stage, loss and learning rate. */
+/** Training: micro-steps out of the run's (from `train.start`), with epoch, stage, loss and learning rate. */
 export function showTrainingProgress(
   events: Observable<LonasEvent>,
-  totalSteps: number,
   stream: NodeJS.WriteStream = process.stderr,
 ): Subscription | undefined {
+  let totalSteps = 1;
   return showProgress(
     events,
     stream,
-    (event) =>
-      event.type === 'train.step'
+    (event) => {
+      if (event.type === 'train.start') totalSteps = event.totalSteps;
+      return event.type === 'train.step'
         ? {
             done: event.globalStep / totalSteps,
             text:
               `step ${event.globalStep}/${totalSteps} epoch ${event.epoch + 1} stage ${event.stage} ` +
               `loss ${event.loss.toFixed(4)} lr ${event.lr.toExponential(2)}`,
           }
-        : undefined,
+        : undefined;
+    },
     (event) => event.type === 'train.done',
   );
 }
 
-/** Search: candidates evaluated out of `numEvals`, with the best accuracy so far. */
+/** Search: candidates evaluated out of `num_evals` (from `search.start`), with the best accuracy so far. */
 export function showSearchProgress(
   events: Observable<LonasEvent>,
-  numEvals: number,
   stream: NodeJS.WriteStream = process.stderr,
 ): Subscription | undefined {
+  let numEvals = 1;
   let evaluated = 0;
   let best = -Infinity;
   return showProgress(
     events,
     stream,
     (event) => {
+      if (event.type === 'search.start') numEvals = event.numEvals;
       if (event.type !== 'search.candidate') return undefined;
       evaluated += 1;
       best = Math.max(best, event.accuracy);

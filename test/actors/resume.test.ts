@@ -44,7 +44,8 @@ function trainCli(
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      if (code !== 0 && code !== 130 && signal === null) reject(new Error(`lonas train failed (${code}): ${stderr}`));
+      if (code !== 0 && code !== 130 && code !== 143 && signal === null)
+        reject(new Error(`lonas train failed (${code}): ${stderr}`));
       else resolve({ code, signal, events });
     });
   });
@@ -115,7 +116,7 @@ describe('interrupted training resumes exactly', () => {
   it('after SIGTERM mid-epoch, from the checkpoint the signal wrote', async () => {
     const output = path.join(tiny.folder, 'terminated');
     const stopped = await trainCli(common(output), { atEpoch: 1, atStep: 3, signal: 'SIGTERM' });
-    expect(stopped.code).toBe(130);
+    expect(stopped.code).toBe(143);
     expect(stopped.events.at(-2)).toMatchObject({ type: 'train.checkpoint', reason: 'signal' });
     const resumed = await trainCli([...common(output), '--resume']);
     const losses = resumed.events

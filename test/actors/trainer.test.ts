@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import { from } from 'rxjs';
-import { createActor, toPromise } from 'xstate';
 import { evaluate, lossScore } from '../../actors/evaluator';
-import { train, trainerActor } from '../../actors/trainer';
-import { experimentMachine, experimentPhase } from '../../machines/experiment';
+import { train } from '../../actors/trainer';
 import { selectBackend } from '../../src/backend';
 import type { LonasEvent, TrainStepEvent } from '../../src/events';
 import { Linear } from '../../src/nn/linear';
@@ -82,41 +80,5 @@ describe('the trainer actor', () => {
     expect(result.value).toBeGreaterThan(0);
     expect(network.subnet).toEqual(network.plan.space.minimal());
     loaded.model.dispose();
-  });
-
-  describe('the experiment machine', () => {
-    it('runs load -> train -> test, skipping search when not asked, with the trainer actor', async () => {
-      const { input, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/machine`, {
-        epochs: 1,
-        saveStrategy: 'no',
-      });
-      const visited: string[] = [];
-      const machine = experimentMachine.provide({
-        actors: {
-          load: experimentPhase(async () => input),
-          train: trainerActor,
-          test: experimentPhase(async () => ({ accuracy: 0.5 })),
-        },
-      });
-      const actor = createActor(machine, { input: { doTrain: true, doTest: true, doSearch: false } });
-      actor.subscribe((s) => visited.push(String(s.value)));
-      actor.start();
-      await toPromise(actor);
-      const { value, context } = actor.getSnapshot();
-      expect(value).toBe('done');
-      expect(visited).toEqual(expect.arrayContaining(['load', 'train', 'test', 'done']));
-      expect(visited).not.toContain('search');
-      expect(context.results).toMatchObject({ train: { epochs: 1, interrupted: false }, test: { accuracy: 0.5 } });
-      loaded.model.dispose();
-    });
-
-    it('ends in failed with the reason when a phase throws', async () => {
-      const actor = createActor(experimentMachine, {
-        input: { doTrain: true, doTest: false, doSearch: false },
-      }).start();
-      await toPromise(actor);
-      expect(actor.getSnapshot().value).toBe('failed');
-      expect(actor.getSnapshot().context.reason).toBe("experiment: no 'load' actor was provided");
-    });
   });
 });

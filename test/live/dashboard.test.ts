@@ -1,7 +1,10 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
+import { Subject } from 'rxjs';
+import { LiveServer } from '../../actors/live';
+import type { EvaluationEvent, EvaluationProgressEvent, LonasEvent } from '../../src/events';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 import { SENTENCES } from '../support/training';
 
@@ -10,6 +13,20 @@ const CHROMIUM = '/usr/bin/chromium';
 const lonas = path.join(__dirname, '..', '..', 'bin', 'lonas.js');
 const artifacts = path.join(__dirname, '..', '..', 'test-artifacts');
 const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+
+const launch = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 
 describeWithChromium('the live dashboard in headless Chromium', () => {
   const tiny = makeTinyCheckpoints();
@@ -78,18 +95,7 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       });
       run.on('close', () => reject(new Error(stderr)));
     });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const browser = await launch();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       await page.goto(url);
@@ -100,6 +106,11 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       );
       expect(await page.textContent('#subnet')).toMatch(/^\{"0":\d+/);
       expect(await page.locator('#candidates tr').count()).toBeGreaterThan(0);
+      // The validation before the search: the maximal and heuristic subnets, in the Evaluation panel.
+      await page.waitForFunction('Number(document.body.dataset.evaluations) >= 2', undefined, { timeout: 30_000 });
+      expect(await page.locator('#evalResults tr td:first-child').allTextContents()).toEqual(
+        expect.arrayContaining(['val_maximal', 'val_heuristic']),
+      );
       await page.locator('#candidates tr').first().click();
       expect(await page.textContent('#command')).toMatch(
         /^npx lonas export --model_name_or_path .* --subnet '\{"0":\d+.*\}' --output_dir .*\/export$/,
@@ -110,5 +121,78 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       await browser.close();
     }
     expect(await finished).toBe(0);
+  });
+  it('shows evaluation results newest first, the evaluation in progress and the per-epoch curves', async () => {
+    const events = new Subject<LonasEvent>();
+    const server = await LiveServer.start(events, { port: 0, run: { command: 'glue' } });
+    const subnet = { 0: 32, 1: 768 };
+    const result = (extra: Partial<EvaluationEvent>): EvaluationEvent => ({
+      type: 'eval.result',
+      subnet,
+      metric: 'accuracy',
+      value: 0.5,
+      examples: 408,
+      ...extra,
+    });
+    const progress = (done: number, extra: Partial<EvaluationProgressEvent> = {}): EvaluationProgressEvent => ({
+      type: 'eval.progress',
+      role: 'test',
+      dataset: 'piqa',
+      subnet,
+      done,
+      total: 1838,
+      ...extra,
+    });
+    /** GLUE --do_eval after an epoch: the minimum subnet, then the super-network. */
+    const epoch = (n: number) => [
+      result({ role: 'minimum', epoch: n, value: 0.6 + n / 50 }),
+      result({ role: 'super', epoch: n, value: 0.7 + n / 40 }),
+    ];
+    const browser = await launch();
+    try {
+      // Before the page opens: it draws these from the state, as a late joiner.
+      for (const event of [...epoch(1), ...epoch(2), progress(100)]) events.next(event);
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      // Generous timeouts: each wait returns as soon as the page shows the events (it redraws a few
+      // times a second), but Chromium on a loaded test machine can take seconds to start drawing.
+      await page.waitForFunction('document.body.dataset.evaluations === "4"', undefined, { timeout: 30_000 });
+      expect(await page.textContent('#evalProgress')).toContain('evaluating test piqa: 100 / 1838 examples (5%)');
+      expect(await page.isVisible('#evalProgress')).toBe(true);
+      expect(await page.getAttribute('body', 'data-eval-epochs')).toBe('4');
+      // Then as they come: the third epoch, progress at a rate a search reaches, the test sets' results.
+      for (const event of epoch(3)) events.next(event);
+      for (let done = 101; done <= 900; done++) events.next(progress(done));
+      events.next(progress(1838));
+      events.next(result({ role: 'heuristic', split: 'piqa', value: 0.7655, examples: 1838 }));
+      events.next(progress(500, { dataset: 'siqa', total: 1954 }));
+      await page.waitForFunction('document.body.dataset.evaluations === "7"', undefined, { timeout: 30_000 });
+      await page.waitForFunction('document.body.dataset.evalEpochs === "6"', undefined, { timeout: 30_000 });
+      const cells = async (row: number) =>
+        (await page.locator('#evalResults tr').nth(row).locator('td').allTextContents()).map((t) => t.trim());
+      expect(await cells(0)).toEqual(['heuristic', 'piqa', '', 'accuracy', '0.7655', '1838', JSON.stringify(subnet)]);
+      expect(await cells(1)).toEqual(['super', '', '3', 'accuracy', '0.7750', '408', JSON.stringify(subnet)]);
+      expect(await cells(6)).toEqual(['minimum', '', '1', 'accuracy', '0.6200', '408', JSON.stringify(subnet)]);
+      // piqa is through, so only siqa's bar shows.
+      await page.waitForFunction('document.body.dataset.evalProgress === "1"', undefined, { timeout: 30_000 });
+      expect(await page.locator('#evalProgress .progress').allTextContents()).toEqual([
+        'evaluating test siqa: 500 / 1954 examples (25%)',
+      ]);
+      expect(await page.isVisible('#evalChartBox')).toBe(true);
+      fs.mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: path.join(artifacts, 'dashboard-eval.png'), fullPage: true });
+      // Once the last evaluation is through, the progress hides.
+      events.next(progress(1954, { dataset: 'siqa', total: 1954 }));
+      await page.waitForFunction('document.body.dataset.evalProgress === "0"', undefined, { timeout: 30_000 });
+      expect(await page.isVisible('#evalProgress')).toBe(false);
+      // The table keeps the newest 1,000 results.
+      for (let i = 0; i < 1100; i++) events.next(result({ role: 'candidate', value: i / 1100 }));
+      await page.waitForFunction('document.body.dataset.evaluations === "1107"', undefined, { timeout: 30_000 });
+      expect(await page.locator('#evalResults tr').count()).toBe(1000);
+      expect((await cells(0))[4]).toBe((1099 / 1100).toFixed(4));
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });

@@ -10,7 +10,8 @@ describe('the training progress bar', () => {
     const frames: string[] = [];
     const events = new Subject<LonasEvent>();
     const stream = { isTTY: true, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
-    showTrainingProgress(events, 4, stream);
+    showTrainingProgress(events, stream);
+    events.next({ type: 'train.start', epochs: 1, stepsPerEpoch: 4, totalSteps: 4, examples: 16, globalStep: 0 });
     events.next(step(2));
     events.next({ type: 'train.done', epochs: 1, globalSteps: 4, interrupted: false });
     expect(frames[0]).toMatch(/^\r\[={15}> {14}\] {2}50% step 2\/4 epoch 1 stage 0 loss 2\.5000 lr 1\.00e-3$/);
@@ -21,7 +22,7 @@ describe('the training progress bar', () => {
     const frames: string[] = [];
     const events = new Subject<LonasEvent>();
     const stream = { isTTY: false, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
-    expect(showTrainingProgress(events, 4, stream)).toBeUndefined();
+    expect(showTrainingProgress(events, stream)).toBeUndefined();
     events.next(step(1));
     expect(frames).toEqual([]);
   });
@@ -30,7 +31,8 @@ describe('the training progress bar', () => {
     const frames: string[] = [];
     const events = new Subject<LonasEvent>();
     const stream = { isTTY: true, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
-    showSearchProgress(events, 4, stream);
+    showSearchProgress(events, stream);
+    events.next({ type: 'search.start', algorithm: 'NSGA2', numEvals: 4, population: 2 });
     const candidate = (accuracy: number): LonasEvent => ({
       type: 'search.candidate',
       generation: 0,

@@ -1,5 +1,5 @@
+import type { ExperimentConfig, TaskConfig } from '../../src/experiment/experiment-config';
 import type { LoraPlan } from '../../src/nas/elastic-plan';
-import type { AdamWVariant } from '../../src/train/adamw';
 import { commonsenseTask, mathTask } from '../../src/tasks/tasks';
 import { parseFlags, UsageError } from './command';
 import { liveFlagOptions, liveFlagsUsage } from './live-flags';
@@ -7,57 +7,11 @@ import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 
 export type Family = 'commonsense' | 'math' | 'glue';
 
-/**
- * What a `lonas commonsense|math|glue` command line asks for, as typed settings. Every default
- * is the official script's argparse default (HfArgumentParser over transformers 4.31's
- * TrainingArguments and LoNAS's own arguments) unless docs/differences.md says otherwise.
- */
-export interface TaskSettings {
-  family: Family;
-  model: string;
-  tokenizer?: string;
-  nncfConfig: string;
-  outputDir: string;
-  datasetPath?: string;
-  datasetsDir: string;
-  testDatasets?: string[];
-  maxTrainSamples?: number;
-  maxTestSamples?: number;
-  /** Training records held out for the search (LLM tasks). */
-  valSetSize: number;
-  /** GLUE: the task, lower case without dashes. */
-  taskName?: string;
-  /** GLUE: tokens per example. */
-  maxSeqLength: number;
-  /** LLM tasks: training tokens per example. */
-  cutoffLen: number;
-  trainOnInputs: boolean;
-  doTrain: boolean;
-  /** GLUE: evaluate the super-network and the minimum subnet on the dev set. */
-  doEval: boolean;
-  doTest: boolean;
-  doSearch: boolean;
-  /** GLUE: also evaluate after every epoch. */
-  evaluationStrategy: 'no' | 'epoch';
-  loraWeights?: string;
-  trainBatchSize: number;
-  evalBatchSize: number;
-  gradientAccumulationSteps: number;
-  epochs: number;
-  seed: number;
-  weightDecay: number;
-  optim: AdamWVariant;
-  saveStrategy: 'epoch' | 'no';
-  saveTotalLimit?: number;
-  numBeams: number;
-  maxNewTokens: number;
-  /** Flags override the config's `lonas` section, which overrides `loraDefaults`. */
-  lora: Partial<LoraPlan>;
-  /** The official script's LoRA defaults. */
-  loraDefaults: LoraPlan;
-  resume: boolean;
+/** What a `lonas commonsense|math|glue` command line asks for: the experiment, and how to show it. */
+export interface TaskCommandSettings {
+  experiment: ExperimentConfig;
+  /** Print every event as a JSON line. */
   events: boolean;
-  backend?: string;
   live?: string;
   liveToken?: string;
   /** Flags of the original scripts that were given and that lonas does not use, with why. */
@@ -159,8 +113,13 @@ function choice<T extends string>(value: string | undefined, flag: string, allow
   return value as T;
 }
 
-/** Maps a command line to settings; a missing, unknown or malformed flag is a UsageError. */
-export function taskSettings(family: Family, args: string[]): TaskSettings {
+/**
+ * Maps a command line to the experiment it asks for; a missing, unknown or malformed flag is a
+ * UsageError. Every default is the official script's argparse default (HfArgumentParser over
+ * transformers 4.31's TrainingArguments and LoNAS's own arguments) unless docs/differences.md
+ * says otherwise.
+ */
+export function taskSettings(family: Family, args: string[]): TaskCommandSettings {
   const values = parseFlags(args, options);
   const given = (flag: string) => (values as Record<string, unknown>)[flag] !== undefined;
   const ignoredHere = family === 'glue' ? IGNORED : { ...IGNORED, ...IGNORED_BY_LLM_TASKS };
@@ -171,63 +130,85 @@ export function taskSettings(family: Family, args: string[]): TaskSettings {
   if (model === undefined || nncfConfig === undefined || outputDir === undefined) {
     throw new UsageError('--model_name_or_path, --nncf_config and --output_dir are required');
   }
-  const doEval = family === 'glue' && values.do_eval === true;
-  if (!values.do_train && !doEval && !values.do_test && !values.do_search) {
+  const phases = {
+    train: values.do_train ?? false,
+    eval: family === 'glue' && values.do_eval === true,
+    test: values.do_test ?? false,
+    search: values.do_search ?? false,
+  };
+  if (!phases.train && !phases.eval && !phases.test && !phases.search) {
     throw new UsageError(
       `nothing to do: give --do_train${family === 'glue' ? ', --do_eval' : ''}, --do_test and/or --do_search`,
     );
   }
-  const taskName = values.task_name?.toLowerCase().replace('-', '');
-  if (family === 'glue' && (taskName === undefined || values.dataset_path === undefined)) {
-    throw new UsageError('glue needs --task_name and --dataset_path (the folder with train.tsv and dev.tsv)');
+  const maxTrainSamples = optional(values.max_train_samples, '--max_train_samples');
+  const maxTestSamples = optional(values.max_test_samples, '--max_test_samples');
+  let task: TaskConfig;
+  if (family === 'glue') {
+    const taskName = values.task_name?.toLowerCase().replace('-', '');
+    if (taskName === undefined || values.dataset_path === undefined) {
+      throw new UsageError('glue needs --task_name and --dataset_path (the folder with train.tsv and dev.tsv)');
+    }
+    task = {
+      kind: 'glue',
+      taskName,
+      datasetPath: values.dataset_path,
+      maxSeqLength: integer(values.max_seq_length, '--max_seq_length', 128, 2),
+      maxTrainSamples,
+      maxTestSamples,
+    };
+  } else {
+    task = {
+      kind: family,
+      datasetPath: values.dataset_path,
+      valSetSize: integer(values.val_set_size, '--val_set_size', family === 'commonsense' ? 120 : 0),
+      // The official scripts read their test sets from datasets/<name>/test.json.
+      datasetsDir: values.datasets_dir ?? 'datasets',
+      testDatasets: values.test_datasets
+        ?.split(',')
+        .map((d) => d.trim())
+        .filter((d) => d !== ''),
+      maxTrainSamples,
+      maxTestSamples,
+      cutoffLen: integer(values.cutoff_len, '--cutoff_len', 256, 2),
+      trainOnInputs: values.train_on_inputs ?? true,
+      numBeams: integer(values.num_beams, '--num_beams', 4, 1),
+      maxNewTokens: integer(
+        values.max_new_tokens,
+        '--max_new_tokens',
+        (family === 'math' ? mathTask : commonsenseTask).maxNewTokens,
+        1,
+      ),
+    };
   }
-  if (family !== 'glue' && (values.do_train || values.do_search) && values.dataset_path === undefined) {
-    throw new UsageError('--dataset_path (the training JSON) is needed to train or search');
-  }
-  const task = family === 'math' ? mathTask : commonsenseTask;
   return {
-    family,
-    model,
-    tokenizer: values.tokenizer,
-    nncfConfig,
-    outputDir,
-    datasetPath: values.dataset_path,
-    // The official scripts read their test sets from datasets/<name>/test.json.
-    datasetsDir: values.datasets_dir ?? 'datasets',
-    testDatasets: values.test_datasets
-      ?.split(',')
-      .map((d) => d.trim())
-      .filter((d) => d !== ''),
-    maxTrainSamples: optional(values.max_train_samples, '--max_train_samples'),
-    maxTestSamples: optional(values.max_test_samples, '--max_test_samples'),
-    valSetSize: integer(values.val_set_size, '--val_set_size', family === 'commonsense' ? 120 : 0),
-    taskName,
-    maxSeqLength: integer(values.max_seq_length, '--max_seq_length', 128, 2),
-    cutoffLen: integer(values.cutoff_len, '--cutoff_len', 256, 2),
-    trainOnInputs: values.train_on_inputs ?? true,
-    doTrain: values.do_train ?? false,
-    doEval,
-    doTest: values.do_test ?? false,
-    doSearch: values.do_search ?? false,
-    evaluationStrategy:
-      family === 'glue' ? choice(values.evaluation_strategy, '--evaluation_strategy', ['no', 'epoch'], 'no') : 'no',
-    loraWeights: values.lora_weights,
-    trainBatchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 8, 1),
-    evalBatchSize: integer(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 8, 1),
-    gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1, 1),
-    epochs: integer(values.num_train_epochs, '--num_train_epochs', 3, 1),
-    seed: integer(values.seed, '--seed', 42),
-    weightDecay: nonNegative(values.weight_decay, '--weight_decay'),
-    optim: choice(values.optim, '--optim', ['adamw_hf', 'adamw_torch'], 'adamw_hf'),
-    saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no'], 'epoch'),
-    saveTotalLimit: optional(values.save_total_limit, '--save_total_limit', 1),
-    numBeams: integer(values.num_beams, '--num_beams', 4, 1),
-    maxNewTokens: integer(values.max_new_tokens, '--max_new_tokens', task.maxNewTokens, 1),
-    lora: loraFlags(values),
-    loraDefaults: SCRIPT_LORA[family],
-    resume: values.resume ?? false,
+    experiment: {
+      task,
+      model,
+      tokenizer: values.tokenizer,
+      nncfConfig,
+      outputDir,
+      phases,
+      loraWeights: values.lora_weights,
+      lora: loraFlags(values),
+      loraDefaults: SCRIPT_LORA[family],
+      training: {
+        batchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 8, 1),
+        gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1, 1),
+        epochs: integer(values.num_train_epochs, '--num_train_epochs', 3, 1),
+        seed: integer(values.seed, '--seed', 42),
+        weightDecay: nonNegative(values.weight_decay, '--weight_decay'),
+        optim: choice(values.optim, '--optim', ['adamw_hf', 'adamw_torch'], 'adamw_hf'),
+        saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no'], 'epoch'),
+        saveTotalLimit: optional(values.save_total_limit, '--save_total_limit', 1),
+        resume: values.resume ?? false,
+        evaluationStrategy:
+          family === 'glue' ? choice(values.evaluation_strategy, '--evaluation_strategy', ['no', 'epoch'], 'no') : 'no',
+      },
+      evalBatchSize: integer(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 8, 1),
+      backend: values.backend,
+    },
     events: values.events ?? false,
-    backend: values.backend,
     live: values.live,
     liveToken: values['live-token'],
     ignored,

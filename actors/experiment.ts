@@ -1,0 +1,253 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Subject, type Observable } from 'rxjs';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { search } from './search';
+import { train } from './trainer';
+import { experimentMachine, type ExperimentResults } from '../machines/experiment';
+import { selectBackend } from '../src/backend';
+import type { LonasEvent } from '../src/events';
+import { writeFileAtomic } from '../src/io/atomic-write';
+import { adapterLoraPlan, loadAdapter } from '../src/io/peft';
+import { recordEvents } from '../src/live/event-log';
+import { openCheckpoint } from '../src/models/checkpoint';
+import { subnetCost } from '../src/nas/cost';
+import { readNasConfig, type NasConfig } from '../src/nas/nas-config';
+import { globalScheduleOf, tracedTokens } from '../src/nas/nncf-config';
+import { openSuperNetwork } from '../src/nas/open-super-network';
+import type { SuperNetwork } from '../src/nas/super-network';
+import { ExperimentError, type BoundTask, type Task, type TaskOutput } from '../src/tasks/task';
+import { collate } from '../src/train/batches';
+import { stagesFrom } from '../src/train/schedule';
+import { taskLoss } from '../src/train/task-loss';
+import { loadTokenizer } from '../src/tokenizers/load-tokenizer';
+import type { ExperimentConfig } from '../src/experiment/experiment-config';
+import { searchPlanOf, taskOf, validateExperiment } from './validate-experiment';
+
+/** What an experiment ended as, with each phase's result. */
+export interface ExperimentOutcome {
+  status: 'done' | 'interrupted' | 'failed';
+  results: ExperimentResults;
+  /** Why it failed. */
+  reason?: string;
+  /** The largest subnet's MACs in millions, once the model loaded. */
+  maxMacs?: number;
+}
+
+/** A running experiment. */
+export interface ExperimentHandle {
+  /** Every event of the run, as it happens; completes when the run ends. */
+  events$: Observable<LonasEvent>;
+  /** Settles when the run has ended (it never rejects: failures are `status: 'failed'`). */
+  result: Promise<ExperimentOutcome>;
+  /**
+   * Asks the run to stop: training checkpoints after its current micro-step, an evaluation stops
+   * between batches, and nothing after the stopped phase runs (`status: 'interrupted'`).
+   */
+  stop(): void;
+}
+
+/** The loaded model as every phase after `load` uses it. */
+interface Loaded {
+  network: SuperNetwork;
+  bound: BoundTask;
+  taskLoss: ReturnType<typeof taskLoss>;
+  padTokenId: number;
+  tokens: number;
+  adapterTaskType: 'CAUSAL_LM' | 'SEQ_CLS';
+}
+
+/**
+ * Runs an experiment — validate -> load -> train -> eval -> test -> search — through the
+ * experiment machine, writing every output to `config.outputDir` (with `events.jsonl`). Settings
+ * are checked before anything loads. Subscribe to `events$` before the run's first await to see
+ * every event (a subscriber added later sees the rest).
+ */
+export function runExperiment(config: ExperimentConfig): ExperimentHandle {
+  const events = new Subject<LonasEvent>();
+  const emit = (event: LonasEvent) => events.next(event);
+  const abort = new AbortController();
+  const trainerStop = { requested: false };
+  const task: Task = taskOf(config.task);
+  let loaded: Loaded | undefined;
+  let maxMacs: number | undefined;
+  const { outputDir } = config;
+
+  const written = new Set<string>();
+  const output: TaskOutput = {
+    writeJson: (name, value) => {
+      writeFileAtomic(path.join(outputDir, name), `${JSON.stringify(value, null, 2)}\n`);
+      written.add(name);
+    },
+    mergeJson: (name, value) => {
+      const before = written.has(name)
+        ? (JSON.parse(fs.readFileSync(path.join(outputDir, name), 'utf8')) as Record<string, unknown>)
+        : {};
+      output.writeJson(name, { ...before, ...value });
+    },
+  };
+  let nasConfig: NasConfig | undefined;
+  const nas = () => nasConfig as NasConfig;
+  const phases = config.phases;
+  const need = () => loaded as Loaded;
+
+  const machine = experimentMachine.provide({
+    actions: {
+      requestStop: () => {
+        trainerStop.requested = true;
+        abort.abort(new ExperimentError('the experiment was asked to stop'));
+      },
+    },
+    actors: {
+      validate: fromPromise(async () => {
+        nasConfig = readNasConfig(config.nncfConfig);
+        validateExperiment(config, task, nasConfig);
+        fs.mkdirSync(outputDir, { recursive: true });
+        recordEvents(events, outputDir);
+      }),
+      load: fromPromise(async () => {
+        await selectBackend({ requested: config.backend });
+        let checkpoint = openCheckpoint(config.model);
+        if (task.adaptCheckpoint !== undefined) checkpoint = task.adaptCheckpoint(checkpoint);
+        const { loaded: model, network } = openSuperNetwork(checkpoint, nas(), {
+          lora: config.loraWeights === undefined ? config.lora : adapterLoraPlan(config.loraWeights),
+          loraDefaults: config.loraDefaults,
+          seed: config.training.seed,
+        });
+        if (task.modelKind !== undefined && task.modelKind !== model.kind) {
+          throw new ExperimentError(
+            `${task.name} needs ${task.modelKind === 'causal-lm' ? 'a LLaMA or BLOOM' : 'a BERT'} model, not ${model.model.config.modelType}`,
+          );
+        }
+        if (config.loraWeights !== undefined) loadAdapter(config.loraWeights, network);
+        const tokenizer = loadTokenizer(
+          config.tokenizer ?? checkpoint.folder ?? path.join(path.dirname(config.model), 'tokenizer.bin'),
+          { vocabSize: model.kind === 'causal-lm' ? model.model.config.vocabSize : undefined },
+        );
+        const tokens = tracedTokens(nas().nncf) ?? (model.kind === 'causal-lm' ? 256 : 128);
+        maxMacs = subnetCost(network.plan, network.plan.space.maximal(), { tokens }).macs / 1e6;
+        const bound = task.bind({
+          loaded: model,
+          network,
+          tokenizer,
+          evalBatchSize: config.evalBatchSize,
+          emit,
+          output,
+          signal: abort.signal,
+        });
+        loaded = {
+          network,
+          bound,
+          taskLoss: taskLoss(model),
+          padTokenId: tokenizer.padTokenId ?? 0,
+          tokens,
+          adapterTaskType: model.kind === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
+        };
+      }),
+      train: fromPromise(async () => {
+        const { network, bound, padTokenId } = need();
+        const { training } = config;
+        const stages = stagesFrom(nas().nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nas().source);
+        const sampler = nas().nncf.lonas?.sampler ?? {};
+        const evaluateEachEpoch =
+          phases.eval && training.evaluationStrategy === 'epoch' && bound.evaluate !== undefined;
+        const history: Array<Record<string, number>> = [];
+        return train({
+          network,
+          loss: need().taskLoss,
+          examples: bound.trainingExamples(),
+          collate: (batch) => collate(batch, { padTokenId, paddingSide: bound.paddingSide, padToMultipleOf: 8 }),
+          stages,
+          globalSchedule: globalScheduleOf(nas().nncf, nas().source),
+          sampler: searchPlanOf(nas()).sampler(network.plan.space, {
+            seed: training.seed,
+            randomSubnets: sampler.random_subnets,
+            subnet: sampler.subnet,
+          }),
+          batchSize: training.batchSize,
+          gradientAccumulationSteps: training.gradientAccumulationSteps,
+          epochs: training.epochs ?? stages.reduce((sum, s) => sum + s.epochs, 0),
+          seed: training.seed,
+          weightDecay: training.weightDecay,
+          optim: training.optim,
+          afterEpoch: evaluateEachEpoch
+            ? async (epoch) => {
+                history.push({ epoch: epoch + 1, ...(await bound.evaluate?.(epoch + 1)) });
+                output.writeJson('eval_history.json', history);
+              }
+            : undefined,
+          outputDir,
+          saveStrategy: training.saveStrategy,
+          saveTotalLimit: training.saveTotalLimit,
+          resume: training.resume,
+          adapter: { baseModel: config.model, taskType: need().adapterTaskType },
+          stop: trainerStop,
+          events,
+        });
+      }),
+      eval: fromPromise(async () => {
+        const { bound } = need();
+        if (bound.evaluate === undefined) throw new ExperimentError(`${task.name} has no eval phase (use test)`);
+        const metrics = await bound.evaluate();
+        output.mergeJson('eval_results.json', metrics);
+        return metrics;
+      }),
+      test: fromPromise(async () => {
+        const { bound, network, tokens } = need();
+        if (bound.test === undefined) throw new ExperimentError(`${task.name} has no test sets`);
+        const subnet = network.plan.space.heuristic();
+        return bound.test(subnet, subnetCost(network.plan, subnet, { tokens }));
+      }),
+      search: fromPromise(async () => {
+        const { bound, network, tokens } = need();
+        const objective = bound.objective?.();
+        if (objective === undefined) throw new ExperimentError(`${task.name} has no validation set to search on`);
+        const plan = searchPlanOf(nas());
+        const space = network.plan.space;
+        // As the official scripts log before searching: the maximal and heuristic subnets on the validation set.
+        const before: Record<string, number> = {};
+        for (const [role, subnet] of [
+          ['val_maximal', space.maximal()],
+          ['val_heuristic', space.heuristic()],
+        ] as const) {
+          const value = await objective.score(subnet);
+          before[`${role}_accuracy`] = value;
+          emit({
+            type: 'eval.result',
+            subnet: Object.fromEntries(Object.entries(subnet)),
+            metric: objective.metric,
+            value,
+            examples: objective.examples,
+            role,
+          });
+        }
+        const cost = (subnet: Parameters<typeof subnetCost>[1]) => subnetCost(network.plan, subnet, { tokens });
+        return search({
+          space,
+          strategy: plan.strategy(space),
+          algorithm: plan.algorithm,
+          numEvals: plan.numEvals,
+          population: plan.population,
+          macs: (subnet) => cost(subnet).macs / 1e6,
+          weights: (subnet) => cost(subnet).weights,
+          accuracy: (subnet) => objective.score(subnet),
+          refAcc: plan.refAcc,
+          accDelta: plan.accDelta,
+          outputDir,
+          before,
+          signal: abort.signal,
+          events,
+        });
+      }),
+    },
+  });
+
+  // Events start after validation, a promise away: a caller that subscribes on return sees them all.
+  const actor = createActor(machine, { input: phases }).start();
+  const result = (async (): Promise<ExperimentOutcome> => {
+    const outcome = await toPromise(actor);
+    events.complete();
+    return { ...outcome, maxMacs };
+  })();
+  return { events$: events.asObservable(), result, stop: () => actor.send({ type: 'STOP' }) };
+}

@@ -1,0 +1,78 @@
+import type { LoraPlan } from '../nas/elastic-plan';
+import type { AdamWVariant } from '../train/adamw';
+
+/** LoNAS's commonsense or math task: LLM-Adapters JSON, generation, answer extraction. */
+export interface LlmTaskConfig {
+  kind: 'commonsense' | 'math';
+  /** The training JSON (`instruction`, `input`, `output`, `answer`); needed to train or search. */
+  datasetPath?: string;
+  /** Training records held out (seeded shuffle) as the search's validation set. */
+  valSetSize: number;
+  /** Test sets as `<datasetsDir>/<name>/test.json`. */
+  datasetsDir: string;
+  /** Which test sets (default: the task's, those present). */
+  testDatasets?: string[];
+  maxTrainSamples?: number;
+  maxTestSamples?: number;
+  /** Training tokens per example. */
+  cutoffLen: number;
+  trainOnInputs: boolean;
+  numBeams: number;
+  maxNewTokens: number;
+}
+
+/** A GLUE task with BERT: the task's TSV folder. */
+export interface GlueTaskConfig {
+  kind: 'glue';
+  /** rte, mrpc, stsb, cola, sst2, qnli, qqp or mnli. */
+  taskName: string;
+  /** The folder with train.tsv and dev.tsv (MNLI: dev_matched.tsv, dev_mismatched.tsv). */
+  datasetPath: string;
+  maxSeqLength: number;
+  maxTrainSamples?: number;
+  maxTestSamples?: number;
+}
+
+/** Plain training records (`lonas train`): strings or {text, text_pair, label}. */
+export interface TextTaskConfig {
+  kind: 'text';
+  trainFile: string;
+  maxSeqLength: number;
+}
+
+export type TaskConfig = LlmTaskConfig | GlueTaskConfig | TextTaskConfig;
+
+/** Everything one experiment (load -> train -> eval -> test -> search) runs with. */
+export interface ExperimentConfig {
+  task: TaskConfig;
+  /** Hugging Face folder or llama2.c .bin. */
+  model: string;
+  /** For checkpoints without one (llama2.c). */
+  tokenizer?: string;
+  /** The NNCF config: search space, stage schedule, search settings, `lonas` section. */
+  nncfConfig: string;
+  outputDir: string;
+  phases: { train: boolean; eval: boolean; test: boolean; search: boolean };
+  /** A trained super-adapter to start from (its adapter_config.json sets the LoRA settings). */
+  loraWeights?: string;
+  /** Flags over the config's `lonas` section over `loraDefaults`. */
+  lora: Partial<LoraPlan>;
+  loraDefaults?: LoraPlan;
+  training: {
+    batchSize: number;
+    gradientAccumulationSteps: number;
+    /** Default: the stage schedule's total. */
+    epochs?: number;
+    seed: number;
+    weightDecay: number;
+    optim: AdamWVariant;
+    saveStrategy: 'epoch' | 'no';
+    saveTotalLimit?: number;
+    resume: boolean;
+    /** GLUE with the eval phase: also evaluate after every epoch. */
+    evaluationStrategy: 'no' | 'epoch';
+  };
+  evalBatchSize: number;
+  /** Tensor backend (default: automatic). */
+  backend?: string;
+}

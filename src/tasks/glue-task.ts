@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
+import { glueLabelCount, readGlueTsv, type GlueExample } from '../data/glue';
+import { glueMetrics, glueObjective } from '../eval/glue-metrics';
+import type { GlueTaskConfig } from '../experiment/experiment-config';
+import type { Checkpoint } from '../models/checkpoint';
+import type { SubnetConfig } from '../nas/search-space';
+import { collate, type Example } from '../train/batches';
+import type { TextTokenizer } from '../tokenizers/text-tokenizer';
+import { ExperimentError, type Task, type TaskContext } from './task';
+
+/** A GLUE checkpoint's classifier sized for another label count is dropped and re-initialised (HF's ignore_mismatched_sizes). */
+function withLabels(checkpoint: Checkpoint, labels: number): Checkpoint {
+  const config = { ...checkpoint.config, num_labels: labels };
+  delete (config as Record<string, unknown>).id2label;
+  const classifier = checkpoint.weights.names().find((n) => n.endsWith('classifier.weight'));
+  const mismatched = classifier !== undefined && checkpoint.weights.read(classifier).shape[0] !== labels;
+  if (!mismatched) return { ...checkpoint, config };
+  const names = checkpoint.weights.names().filter((n) => !/(^|\.)classifier\.(weight|bias)$/.test(n));
+  return {
+    ...checkpoint,
+    config,
+    weights: {
+      description: checkpoint.weights.description,
+      names: () => names,
+      read: (n) => checkpoint.weights.read(n),
+    },
+  };
+}
+
+/** `[CLS] a [SEP] b [SEP]`, the longer sentence truncated first (HF's longest_first), at most `maxLength` tokens. */
+function encodePairs(tokenizer: TextTokenizer, examples: GlueExample[], maxLength: number): Example[] {
+  return examples.map((e) => {
+    const a = tokenizer.tokenize(e.sentence1);
+    const b = e.sentence2 === undefined ? undefined : tokenizer.tokenize(e.sentence2);
+    const specials = tokenizer.addSpecialTokens([], b === undefined ? undefined : []).ids.length;
+    let [lengthA, lengthB] = [a.length, b?.length ?? 0];
+    while (lengthA + lengthB + specials > maxLength && lengthA + lengthB > 0) {
+      if (lengthA >= lengthB) lengthA--;
+      else lengthB--;
+    }
+    const { ids, typeIds } = tokenizer.addSpecialTokens(a.slice(0, lengthA), b?.slice(0, lengthB));
+    return { inputIds: ids, tokenTypeIds: typeIds, label: e.label };
+  });
+}
+
+/** LoNAS's run_glue.py: BERT on a GLUE task's TSVs, GLUE's metrics, the dev set as validation. */
+export function glueTask(config: GlueTaskConfig): Task {
+  const { taskName, datasetPath } = config;
+  /** MNLI is evaluated on its matched validation set (and reports the mismatched one too). */
+  const devFile = taskName === 'mnli' ? 'dev_matched.tsv' : 'dev.tsv';
+  const file = (name: string) => path.join(datasetPath, name);
+  const read = (name: string, limit?: number) => {
+    const all = readGlueTsv(file(name), taskName);
+    return limit === undefined ? all : all.slice(0, limit);
+  };
+  return {
+    name: 'glue',
+    modelKind: 'sequence-classification',
+    validate(phases) {
+      glueLabelCount(taskName);
+      const needed = [
+        ...(phases.train ? ['train.tsv'] : []),
+        ...(phases.eval || phases.test || phases.search ? [devFile] : []),
+        ...((phases.eval || phases.test) && taskName === 'mnli' ? ['dev_mismatched.tsv'] : []),
+      ];
+      for (const name of needed) {
+        if (!fs.existsSync(file(name))) throw new ExperimentError(`${file(name)}: no such file (GLUE ${taskName})`);
+      }
+    },
+    adaptCheckpoint: (checkpoint) => withLabels(checkpoint, glueLabelCount(taskName)),
+    bind(context: TaskContext) {
+      const { loaded, tokenizer, network, evalBatchSize } = context;
+      if (loaded.kind !== 'sequence-classification') throw new ExperimentError('glue needs a BERT model');
+      const model = loaded.model;
+      const devSets = new Map<string, Example[]>();
+      const dev = (name = devFile) => {
+        if (!devSets.has(name)) {
+          devSets.set(name, encodePairs(tokenizer, read(name, config.maxTestSamples), config.maxSeqLength));
+        }
+        return devSets.get(name) as Example[];
+      };
+      /** GLUE metrics of the active subnet on `examples` (all at once: Matthews and Pearson do not average over batches). */
+      const scores = (examples: Example[], progress?: (done: number) => void) => {
+        const predictions: number[] = [];
+        for (let start = 0; start < examples.length; start += evalBatchSize) {
+          context.signal.throwIfAborted();
+          const batch = collate(examples.slice(start, start + evalBatchSize), {
+            padTokenId: tokenizer.padTokenId ?? 0,
+            paddingSide: 'right',
+          });
+          const logits = tf.tidy(() =>
+            model.forward({
+              inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
+              attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
+              tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, undefined, 'int32'),
+            }),
+          );
+          const rows = logits.arraySync();
+          logits.dispose();
+          predictions.push(...rows.map((row) => (row.length === 1 ? row[0] : row.indexOf(Math.max(...row)))));
+          progress?.(predictions.length);
+        }
+        return glueMetrics(
+          taskName,
+          predictions,
+          examples.map((e) => e.label as number),
+        ).metrics;
+      };
+      const record = (subnet: SubnetConfig) => Object.fromEntries(Object.entries(subnet));
+      /** Scores `subnet` on a dev file, with progress events under `role`. */
+      const scoreOn = (subnet: SubnetConfig, role: string, name = devFile) => {
+        network.activate(subnet);
+        const examples = dev(name);
+        return scores(examples, (done) =>
+          context.emit({ type: 'eval.progress', role, subnet: record(subnet), done, total: examples.length }),
+        );
+      };
+      const devSplits: Array<[string, string, string]> =
+        taskName === 'mnli'
+          ? [
+              [devFile, '', 'matched'],
+              ['dev_mismatched.tsv', '_mm', 'mismatched'],
+            ]
+          : [[devFile, '', 'dev']];
+      return {
+        paddingSide: 'right',
+        trainingExamples: () => encodePairs(tokenizer, read('train.tsv', config.maxTrainSamples), config.maxSeqLength),
+        async test(subnet, cost) {
+          const result: Record<string, number> = { heuristic_macs: cost.macs / 1e6, heuristic_weights: cost.weights };
+          for (const [name, suffix, split] of devSplits) {
+            for (const [metric, value] of Object.entries(scoreOn(subnet, 'heuristic', name))) {
+              result[`heuristic_${metric}${suffix}`] = value;
+              context.emit({
+                type: 'eval.result',
+                subnet: record(subnet),
+                metric,
+                value,
+                examples: dev(name).length,
+                role: 'heuristic',
+                split,
+              });
+            }
+          }
+          context.output.mergeJson('eval_results.json', result);
+          return result;
+        },
+        /**
+         * The patched Trainer's evaluate(): the minimum subnet, then the super-network, on the
+         * dev set (MNLI: matched, then mismatched with `_mm`), as `eval_<metric>_minimum|_super`.
+         */
+        async evaluate(epoch) {
+          const space = network.plan.space;
+          const metrics: Record<string, number> = {};
+          for (const [name, suffix, split] of devSplits) {
+            for (const [role, subnet] of [
+              ['minimum', space.minimal()],
+              ['super', space.maximal()],
+            ] as const) {
+              for (const [metric, value] of Object.entries(scoreOn(subnet, role, name))) {
+                metrics[`eval_${metric}_${role}${suffix}`] = value;
+                context.emit({
+                  type: 'eval.result',
+                  subnet: record(subnet),
+                  metric,
+                  value,
+                  examples: dev(name).length,
+                  role,
+                  split,
+                  ...(epoch === undefined ? {} : { epoch }),
+                });
+              }
+            }
+          }
+          return metrics;
+        },
+        objective: () => {
+          const metric = glueObjective(taskName);
+          return {
+            metric,
+            examples: dev().length,
+            score: async (subnet) => scoreOn(subnet, 'candidate')[metric],
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { Subject } from 'rxjs';
+import type { LonasEvent } from '../../src/events';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import { runExperiment } from '../../actors/experiment';
+import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
+import { startLive } from './live-flags';
+import { runSummary } from './run-summary';
+
+/** Exit codes of a run a signal stopped, as a shell reports them (128 + the signal's number). */
+const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Runs an experiment for a command: its events on stdout (--events), the live server (--live),
+ * progress bars and one line per result on stderr, SIGINT/SIGTERM as a stop (a checkpoint, then
+ * exit 130/143), and the closing summary. Resolves to the exit code.
+ */
+export async function runExperimentCommand(
+  command: string,
+  experiment: ExperimentConfig,
+  show: { events: boolean; live?: string; liveToken?: string; runInfo: Record<string, unknown> },
+): Promise<number> {
+  // The live server listens before the run starts, so it sees every event.
+  const relay = new Subject<LonasEvent>();
+  const live = await startLive(relay, { live: show.live, 'live-token': show.liveToken }, show.runInfo);
+  const run = runExperiment(experiment);
+  run.events$.subscribe(relay);
+  const say = (line: string) => process.stderr.write(`lonas ${command}: ${line}\n`);
+  if (show.events) run.events$.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+  run.events$.subscribe((event) => {
+    if (event.type !== 'eval.result' || event.role === undefined || event.role === 'candidate') return;
+    const where = [event.split, event.epoch === undefined ? undefined : `epoch ${event.epoch}`].filter(Boolean);
+    say(
+      `${event.role} subnet${where.length > 0 ? ` (${where.join(', ')})` : ''}: ${event.metric} ${event.value.toFixed(4)}`,
+    );
+  });
+  showTrainingProgress(run.events$);
+  showSearchProgress(run.events$);
+  let stoppedBy: keyof typeof SIGNAL_EXIT | undefined;
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+    stoppedBy ??= signal;
+    run.stop();
+  };
+  const onInterrupt = () => onSignal('SIGINT');
+  const onTerminate = () => onSignal('SIGTERM');
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onTerminate);
+  try {
+    const outcome = await run.result;
+    await live?.close();
+    if (outcome.status === 'failed') {
+      say(outcome.reason ?? 'the experiment failed');
+      return 1;
+    }
+    if (outcome.status === 'interrupted') {
+      say(`stopped by ${stoppedBy ?? 'a stop request'}; --resume continues from the last checkpoint`);
+      return SIGNAL_EXIT[stoppedBy ?? 'SIGINT'];
+    }
+    process.stderr.write(runSummary(command, experiment.outputDir, outcome.results, outcome.maxMacs));
+    return 0;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onTerminate);
+  }
+}
