@@ -2,25 +2,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Subject, type Observable } from 'rxjs';
 import { createActor, fromPromise, toPromise } from 'xstate';
+import { inProcessPool } from './evaluator-pool';
 import { search } from './search';
 import { train } from './trainer';
 import { experimentMachine, type ExperimentResults } from '../machines/experiment';
-import { selectBackend } from '../src/backend';
 import type { LonasEvent } from '../src/events';
 import { writeFileAtomic } from '../src/io/atomic-write';
-import { adapterLoraPlan, loadAdapter } from '../src/io/peft';
 import { recordEvents } from '../src/live/event-log';
-import { openCheckpoint } from '../src/models/checkpoint';
 import { subnetCost } from '../src/nas/cost';
 import { readNasConfig, type NasConfig } from '../src/nas/nas-config';
-import { globalScheduleOf, tracedTokens } from '../src/nas/nncf-config';
-import { openSuperNetwork } from '../src/nas/open-super-network';
-import type { SuperNetwork } from '../src/nas/super-network';
-import { ExperimentError, type BoundTask, type Task, type TaskOutput } from '../src/tasks/task';
+import { globalScheduleOf } from '../src/nas/nncf-config';
+import { ExperimentError, type Task, type TaskOutput } from '../src/tasks/task';
+import { openExperiment, type OpenExperiment } from '../src/experiment/open-experiment';
 import { collate } from '../src/train/batches';
 import { stagesFrom } from '../src/train/schedule';
-import { taskLoss } from '../src/train/task-loss';
-import { loadTokenizer } from '../src/tokenizers/load-tokenizer';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import { searchPlanOf, taskOf, validateExperiment } from './validate-experiment';
 
@@ -47,16 +42,6 @@ export interface ExperimentHandle {
   stop(): void;
 }
 
-/** The loaded model as every phase after `load` uses it. */
-interface Loaded {
-  network: SuperNetwork;
-  bound: BoundTask;
-  taskLoss: ReturnType<typeof taskLoss>;
-  padTokenId: number;
-  tokens: number;
-  adapterTaskType: 'CAUSAL_LM' | 'SEQ_CLS';
-}
-
 /**
  * Runs an experiment — validate -> load -> train -> eval -> test -> search — through the
  * experiment machine, writing every output to `config.outputDir` (with `events.jsonl`). Settings
@@ -69,7 +54,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   const abort = new AbortController();
   const trainerStop = { requested: false };
   const task: Task = taskOf(config.task);
-  let loaded: Loaded | undefined;
+  let loaded: OpenExperiment | undefined;
   let maxMacs: number | undefined;
   const { outputDir } = config;
 
@@ -89,7 +74,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   let nasConfig: NasConfig | undefined;
   const nas = () => nasConfig as NasConfig;
   const phases = config.phases;
-  const need = () => loaded as Loaded;
+  const need = () => loaded as OpenExperiment;
 
   const machine = experimentMachine.provide({
     actions: {
@@ -106,43 +91,9 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         recordEvents(events, outputDir);
       }),
       load: fromPromise(async () => {
-        await selectBackend({ requested: config.backend });
-        let checkpoint = openCheckpoint(config.model);
-        if (task.adaptCheckpoint !== undefined) checkpoint = task.adaptCheckpoint(checkpoint);
-        const { loaded: model, network } = openSuperNetwork(checkpoint, nas(), {
-          lora: config.loraWeights === undefined ? config.lora : adapterLoraPlan(config.loraWeights),
-          loraDefaults: config.loraDefaults,
-          seed: config.training.seed,
-        });
-        if (task.modelKind !== undefined && task.modelKind !== model.kind) {
-          throw new ExperimentError(
-            `${task.name} needs ${task.modelKind === 'causal-lm' ? 'a LLaMA or BLOOM' : 'a BERT'} model, not ${model.model.config.modelType}`,
-          );
-        }
-        if (config.loraWeights !== undefined) loadAdapter(config.loraWeights, network);
-        const tokenizer = loadTokenizer(
-          config.tokenizer ?? checkpoint.folder ?? path.join(path.dirname(config.model), 'tokenizer.bin'),
-          { vocabSize: model.kind === 'causal-lm' ? model.model.config.vocabSize : undefined },
-        );
-        const tokens = tracedTokens(nas().nncf) ?? (model.kind === 'causal-lm' ? 256 : 128);
+        loaded = await openExperiment(config, nas(), task, { emit, output, signal: abort.signal });
+        const { network, tokens } = loaded;
         maxMacs = subnetCost(network.plan, network.plan.space.maximal(), { tokens }).macs / 1e6;
-        const bound = task.bind({
-          loaded: model,
-          network,
-          tokenizer,
-          evalBatchSize: config.evalBatchSize,
-          emit,
-          output,
-          signal: abort.signal,
-        });
-        loaded = {
-          network,
-          bound,
-          taskLoss: taskLoss(model),
-          padTokenId: tokenizer.padTokenId ?? 0,
-          tokens,
-          adapterTaskType: model.kind === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
-        };
       }),
       train: fromPromise(async () => {
         const { network, bound, padTokenId } = need();
@@ -230,7 +181,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           population: plan.population,
           macs: (subnet) => cost(subnet).macs / 1e6,
           weights: (subnet) => cost(subnet).weights,
-          accuracy: (subnet) => objective.score(subnet),
+          evaluators: inProcessPool((subnet) => objective.score(subnet)),
           refAcc: plan.refAcc,
           accDelta: plan.accDelta,
           outputDir,

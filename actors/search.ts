@@ -7,6 +7,8 @@ import type { SearchSpace, SubnetConfig } from '../src/nas/search-space';
 import { hypervolume2d } from '../src/search/hypervolume';
 import { csvRow, geneTuple, progressionRow, readCacheCsv } from '../src/search/nncf-files';
 import { paretoFront } from '../src/search/pareto';
+import { from, lastValueFrom, tap } from 'rxjs';
+import type { Candidate, EvaluatorPool } from './evaluator-pool';
 import { renderProgression } from '../src/search/progression-plot';
 import type { SearchStrategy } from '../src/search/strategy';
 
@@ -21,8 +23,8 @@ export interface SearchInput {
   macs: (subnet: SubnetConfig) => number;
   /** A subnet's weights, reported with each candidate (not an objective). */
   weights?: (subnet: SubnetConfig) => number;
-  /** The accuracy objective, through the evaluator. */
-  accuracy: (subnet: SubnetConfig) => Promise<number>;
+  /** Score the accuracy objective of the candidates (see inProcessPool for one in this process). */
+  evaluators: EvaluatorPool;
   refAcc: number;
   accDelta: number;
   /** The hypervolume's reference point in (MACs, -accuracy); default (1.1 x the max subnet's MACs, 0). */
@@ -74,35 +76,28 @@ export async function search(input: SearchInput): Promise<SearchResult> {
   const hypervolumes: number[] = [];
   let computed = 0;
 
-  const score = async (genes: number[]) => {
+  const writeCaches = () => {
+    // The caches are rewritten whole after every evaluation, so an interruption loses at most one.
+    const rows = (cache: Map<string, number>) => [...cache].map(([k, v]) => `${csvRow([k, v])}\n`).join('');
+    writeFileAtomic(path.join(outputDir, 'cache_MACs.csv'), rows(macsCache));
+    writeFileAtomic(path.join(outputDir, 'cache_top1_acc.csv'), rows(accuracyCache));
+  };
+  const pointOf = (genes: number[]) => {
     const key = geneTuple(genes);
     const subnet = subnetOf(genes);
-    const cached = macsCache.has(key) && accuracyCache.has(key);
-    if (!cached) {
-      input.signal?.throwIfAborted();
-      macsCache.set(key, input.macs(subnet));
-      accuracyCache.set(key, -(await input.accuracy(subnet)));
-      computed += 1;
-      // The caches are rewritten whole after every evaluation, so an interruption loses at most one.
-      const rows = (cache: Map<string, number>) => [...cache].map(([k, v]) => `${csvRow([k, v])}\n`).join('');
-      writeFileAtomic(path.join(outputDir, 'cache_MACs.csv'), rows(macsCache));
-      writeFileAtomic(path.join(outputDir, 'cache_top1_acc.csv'), rows(accuracyCache));
-    }
-    return { subnet, macs: macsCache.get(key) as number, accuracy: -(accuracyCache.get(key) as number), cached };
+    return { key, subnet, macs: macsCache.get(key) as number, accuracy: -(accuracyCache.get(key) as number) };
   };
 
-  emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
-  const maximal = await score(genesOf(space.maximal()));
-  const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
-  for (let generation = 0; generation < generations; generation++) {
-    const asked = strategy.ask();
-    if (asked.length === 0) break;
-    const objectives: number[][] = [];
-    for (const genes of asked) {
-      const { subnet, macs, accuracy, cached } = await score(genes);
-      objectives.push([macs, -accuracy]);
-      points.push({ subnet: record(subnet), macs, accuracy, generation });
-      progression.push(progressionRow(subnet, macs, accuracy));
+  /**
+   * Streams the candidates not in the cache to the evaluators and takes their results as they
+   * come (in any order), announcing each; cached ones are announced at once. Resolves to the
+   * candidates' points in the order asked.
+   */
+  const evaluateGeneration = async (asked: number[][], generation: number) => {
+    const announce = (genes: number[], cached: boolean) => {
+      // The max subnet, scored before the first generation (NNCF's "Input Model"), is no candidate.
+      if (generation < 0) return;
+      const { subnet, macs, accuracy } = pointOf(genes);
       emit({
         type: 'search.candidate',
         generation,
@@ -112,6 +107,48 @@ export async function search(input: SearchInput): Promise<SearchResult> {
         accuracy,
         cached,
       });
+    };
+    const pending = new Map<string, { genes: number[]; candidate: Candidate }>();
+    for (const genes of asked) {
+      const key = geneTuple(genes);
+      if (macsCache.has(key) && accuracyCache.has(key)) announce(genes, true);
+      else pending.set(key, { genes, candidate: { key, subnet: subnetOf(genes) } });
+    }
+    if (pending.size > 0) {
+      input.signal?.throwIfAborted();
+      const candidates = from([...pending.values()].map((p) => p.candidate));
+      await lastValueFrom(
+        input.evaluators.evaluate(candidates).pipe(
+          tap((done) => {
+            const entry = pending.get(done.key);
+            // A result for a candidate already recorded (a retried job finishing twice) counts once.
+            if (entry === undefined || accuracyCache.has(done.key)) return;
+            macsCache.set(done.key, input.macs(done.subnet));
+            accuracyCache.set(done.key, -done.accuracy);
+            computed += 1;
+            writeCaches();
+            announce(entry.genes, false);
+          }),
+        ),
+        { defaultValue: undefined },
+      );
+      const missing = [...pending.keys()].filter((key) => !accuracyCache.has(key));
+      if (missing.length > 0) throw new Error(`search: the evaluators returned no result for ${missing.join(', ')}`);
+    }
+    return asked.map(pointOf);
+  };
+
+  emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
+  const [maximal] = await evaluateGeneration([genesOf(space.maximal())], -1);
+  const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
+  for (let generation = 0; generation < generations; generation++) {
+    const asked = await strategy.ask();
+    if (asked.length === 0) break;
+    const evaluated = await evaluateGeneration(asked, generation);
+    const objectives = evaluated.map(({ macs, accuracy }) => [macs, -accuracy]);
+    for (const { subnet, macs, accuracy } of evaluated) {
+      points.push({ subnet: record(subnet), macs, accuracy, generation });
+      progression.push(progressionRow(subnet, macs, accuracy));
     }
     strategy.tell(asked, objectives);
     const all = points.map((p) => [p.macs, -p.accuracy]);

@@ -63,13 +63,13 @@ export async function main(modelFolder: string, configFile: string, strategy = '
     numEvals: 12,
     population: 4,
     macs: (subnet) => lonas.subnetCost(plan, subnet, { tokens: 32 }).macs / 1e6,
-    accuracy: async (subnet) => {
+    evaluators: lonas.inProcessPool(async (subnet) => {
       network.activate(subnet);
       const value = loss(batch);
       const mean = value.dataSync()[0];
       value.dispose();
       return 1 / (1 + mean);
-    },
+    }),
     refAcc: 0.3,
     accDelta: 0.01,
     outputDir: output,

@@ -31,6 +31,7 @@ export { readGlueTsv } from './data/glue';
 export { train, type TrainerInput, type TrainResult } from '../actors/trainer';
 export { evaluate, lossScore } from '../actors/evaluator';
 export { search, type SearchInput, type SearchResult } from '../actors/search';
+export { inProcessPool, type EvaluatorPool, type Candidate, type Evaluated } from '../actors/evaluator-pool';
 export { samplerRegistry, samplerNamed } from '../actors/samplers/registry';
 export type { SamplerFactory, SamplerState, SampleEvent } from '../actors/samplers/sampler';
 export { strategyRegistry, strategyNamed } from '../actors/strategies/registry';

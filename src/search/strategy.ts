@@ -3,8 +3,8 @@
  * choice list, in [0, choices[i] - 1]. Objectives are minimised.
  */
 export interface SearchStrategy {
-  /** The next candidates to evaluate (a generation). */
-  ask(): number[][];
+  /** The next candidates to evaluate (a generation); may take time (a promise). */
+  ask(): number[][] | Promise<number[][]>;
   /** Their objective vectors, in the order asked. */
   tell(genes: number[][], objectives: number[][]): void;
 }

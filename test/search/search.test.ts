@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { inProcessPool } from '../../actors/evaluator-pool';
 import { search, type SearchInput } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
 import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';
@@ -39,7 +40,7 @@ function problem(algorithm: string, outputDir: string, numEvals: number, populat
     numEvals,
     population,
     macs: (subnet) => zdt1(xOf(subnet))[0],
-    accuracy: async (subnet) => 1.1 - zdt1(xOf(subnet))[1],
+    evaluators: inProcessPool(async (subnet) => 1.1 - zdt1(xOf(subnet))[1]),
     refAcc: 0.45,
     accDelta: 0.01,
     hypervolumeReference: [1.1, 0],
@@ -95,10 +96,10 @@ describe('search strategies on an analytic problem', () => {
     const out = path.join(folder, 'resume');
     let calls = 0;
     const interrupted = problem('NSGA2', out, 48, 8, 3);
-    interrupted.accuracy = async (subnet) => {
+    interrupted.evaluators = inProcessPool(async (subnet) => {
       if (++calls > 20) throw new Error('interrupted');
       return 1.1 - zdt1(xOf(subnet))[1];
-    };
+    });
     await expect(search(interrupted)).rejects.toThrow('interrupted');
     const resumed = await search(problem('NSGA2', out, 48, 8, 3));
     const uninterrupted = await search(problem('NSGA2', path.join(folder, 'whole'), 48, 8, 3));
