@@ -3,6 +3,7 @@ import * as path from 'path';
 import { Subject, type Observable } from 'rxjs';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { inProcessPool } from './evaluator-pool';
+import { workerPool } from './worker-pool';
 import { search } from './search';
 import { train } from './trainer';
 import { experimentMachine, type ExperimentResults } from '../machines/experiment';
@@ -99,7 +100,6 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         const { network, bound, padTokenId } = need();
         const { training } = config;
         const stages = stagesFrom(nas().nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nas().source);
-        const sampler = nas().nncf.lonas?.sampler ?? {};
         const evaluateEachEpoch =
           phases.eval && training.evaluationStrategy === 'epoch' && bound.evaluate !== undefined;
         const history: Array<Record<string, number>> = [];
@@ -110,11 +110,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           collate: (batch) => collate(batch, { padTokenId, paddingSide: bound.paddingSide, padToMultipleOf: 8 }),
           stages,
           globalSchedule: globalScheduleOf(nas().nncf, nas().source),
-          sampler: searchPlanOf(nas()).sampler(network.plan.space, {
-            seed: training.seed,
-            randomSubnets: sampler.random_subnets,
-            subnet: sampler.subnet,
-          }),
+          sampler: searchPlanOf(nas(), config.plugins).sampler(network.plan.space, training.seed),
           batchSize: training.batchSize,
           gradientAccumulationSteps: training.gradientAccumulationSteps,
           epochs: training.epochs ?? stages.reduce((sum, s) => sum + s.epochs, 0),
@@ -153,42 +149,59 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         const { bound, network, tokens } = need();
         const objective = bound.objective?.();
         if (objective === undefined) throw new ExperimentError(`${task.name} has no validation set to search on`);
-        const plan = searchPlanOf(nas());
+        const plan = searchPlanOf(nas(), config.plugins);
         const space = network.plan.space;
-        // As the official scripts log before searching: the maximal and heuristic subnets on the validation set.
-        const before: Record<string, number> = {};
-        for (const [role, subnet] of [
-          ['val_maximal', space.maximal()],
-          ['val_heuristic', space.heuristic()],
-        ] as const) {
-          const value = await objective.score(subnet);
-          before[`${role}_accuracy`] = value;
-          emit({
-            type: 'eval.result',
-            subnet: Object.fromEntries(Object.entries(subnet)),
-            metric: objective.metric,
-            value,
-            examples: objective.examples,
-            role,
+        // Evaluator workers open the super-adapter this run trained (saved in outputDir), else the
+        // one it was given, else the fresh super-network (it follows from the seed); they load
+        // while this process scores the maximal and heuristic subnets.
+        const workers = config.evalWorkers ?? nas().nncf.lonas?.eval_workers ?? 1;
+        const evaluators =
+          workers > 1
+            ? workerPool({
+                size: workers,
+                config: { ...config, loraWeights: phases.train ? outputDir : config.loraWeights },
+                emit,
+                signal: abort.signal,
+              })
+            : inProcessPool((subnet) => objective.score(subnet));
+        try {
+          // As the official scripts log before searching: the maximal and heuristic subnets on the validation set.
+          const before: Record<string, number> = {};
+          for (const [role, subnet] of [
+            ['val_maximal', space.maximal()],
+            ['val_heuristic', space.heuristic()],
+          ] as const) {
+            const value = await objective.score(subnet);
+            before[`${role}_accuracy`] = value;
+            emit({
+              type: 'eval.result',
+              subnet: Object.fromEntries(Object.entries(subnet)),
+              metric: objective.metric,
+              value,
+              examples: objective.examples,
+              role,
+            });
+          }
+          const cost = (subnet: Parameters<typeof subnetCost>[1]) => subnetCost(network.plan, subnet, { tokens });
+          return await search({
+            space,
+            strategy: plan.strategy(space),
+            algorithm: plan.algorithm,
+            numEvals: plan.numEvals,
+            population: plan.population,
+            macs: (subnet) => cost(subnet).macs / 1e6,
+            weights: (subnet) => cost(subnet).weights,
+            evaluators,
+            refAcc: plan.refAcc,
+            accDelta: plan.accDelta,
+            outputDir,
+            before,
+            signal: abort.signal,
+            events,
           });
+        } finally {
+          await evaluators.close();
         }
-        const cost = (subnet: Parameters<typeof subnetCost>[1]) => subnetCost(network.plan, subnet, { tokens });
-        return search({
-          space,
-          strategy: plan.strategy(space),
-          algorithm: plan.algorithm,
-          numEvals: plan.numEvals,
-          population: plan.population,
-          macs: (subnet) => cost(subnet).macs / 1e6,
-          weights: (subnet) => cost(subnet).weights,
-          evaluators: inProcessPool((subnet) => objective.score(subnet)),
-          refAcc: plan.refAcc,
-          accDelta: plan.accDelta,
-          outputDir,
-          before,
-          signal: abort.signal,
-          events,
-        });
       }),
     },
   });

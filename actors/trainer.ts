@@ -71,6 +71,7 @@ interface TrainerState {
   sampler: Snapshot<unknown>;
   dropoutRandom: number;
   epochLoss: { sum: number; count: number };
+  sinceSample?: { sum: number; count: number };
 }
 
 const record = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
@@ -121,28 +122,27 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     if (state.accumulated > 0) accumulated = variables.map((p, i) => read(`accumulated.${i}`, p));
     dropoutRandom.state = state.dropoutRandom;
   }
-  let lastStage = -1;
-  // Stage transitions come from the scheduler machine's inspection stream.
-  const scheduler = createActor(schedulerLogic, {
-    ...(state === undefined ? {} : { snapshot: state.scheduler }),
-    inspect: (inspection) => {
-      if (inspection.type !== '@xstate.snapshot' || inspection.actorRef !== scheduler) return;
-      const context = (inspection.snapshot as unknown as { context: StageSchedulerContext }).context;
-      if (context.stageIndex === lastStage) return;
-      lastStage = context.stageIndex;
-      emit({
-        type: 'train.stage',
-        stage: context.stageIndex,
-        epoch: context.epoch,
-        widthIndicator: context.widthIndicator,
-        sampleRate: context.sampleRate,
-      });
-    },
-  });
+  // The trainer drives both machines with events and consumes what they emit: the scheduler's
+  // learning rate and stage per micro-step, the sampler's subnet per SAMPLE.
+  const scheduler = createActor(schedulerLogic, state === undefined ? {} : { snapshot: state.scheduler });
   const sampler = createActor(input.sampler, state === undefined ? {} : { snapshot: state.sampler });
+  let schedule = scheduler.getSnapshot().context as StageSchedulerContext;
+  let lastStage = -1;
+  const scheduleUpdates = scheduler.subscribe((snapshot) => {
+    schedule = snapshot.context as StageSchedulerContext;
+    if (schedule.stageIndex === lastStage) return;
+    lastStage = schedule.stageIndex;
+    emit({
+      type: 'train.stage',
+      stage: schedule.stageIndex,
+      epoch: schedule.epoch,
+      widthIndicator: schedule.widthIndicator,
+      sampleRate: schedule.sampleRate,
+    });
+  });
+  const sampledSubnets = sampler.subscribe((snapshot) => network.activate((snapshot.context as SamplerState).subnet));
   scheduler.start();
   sampler.start();
-  network.activate((sampler.getSnapshot().context as SamplerState).subnet);
   const dropoutSeed = () => dropoutRandom.below(2 ** 31);
   network.setDropoutSeeds(dropoutSeed);
 
@@ -154,6 +154,8 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     epochLoss: { sum: 0, count: 0 },
   };
   let accumulatedCount = state?.accumulated ?? 0;
+  /** The losses since the sampler last chose: its feedback at the next SAMPLE. */
+  let sinceSample = state?.sinceSample ?? { sum: 0, count: 0 };
   const losses: number[] = [];
   emit({
     type: 'train.start',
@@ -191,6 +193,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           sampler: sampler.getPersistedSnapshot(),
           dropoutRandom: dropoutRandom.state,
           epochLoss,
+          sinceSample,
         };
         writeFileAtomic(path.join(dir, 'trainer_state.json'), `${JSON.stringify(saved)}\n`);
       },
@@ -205,10 +208,14 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
       for (; batch < stepsPerEpoch; batch++) {
         const started = performance.now();
         scheduler.send({ type: 'MICRO_STEP' });
-        const { lr, widthIndicator, sampleRate, stageIndex } = scheduler.getSnapshot().context as StageSchedulerContext;
+        const { lr, widthIndicator, sampleRate, stageIndex } = schedule;
         if (globalStep % sampleRate === 0) {
-          sampler.send({ type: 'SAMPLE', widthIndicator });
-          network.activate((sampler.getSnapshot().context as SamplerState).subnet);
+          const feedback =
+            sinceSample.count === 0
+              ? undefined
+              : { subnet: network.subnet, loss: sinceSample.sum / sinceSample.count, globalStep };
+          sampler.send({ type: 'SAMPLE', widthIndicator, ...(feedback === undefined ? {} : { feedback }) });
+          sinceSample = { sum: 0, count: 0 };
         }
         const microBatch = input.collate(batchExamples(examples, order, batchSize, batch));
         const { value, grads } = tf.variableGrads(
@@ -241,6 +248,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         globalStep += 1;
         losses.push(loss);
         epochLoss = { sum: epochLoss.sum + loss, count: epochLoss.count + 1 };
+        sinceSample = { sum: sinceSample.sum + loss, count: sinceSample.count + 1 };
         const seconds = (performance.now() - started) / 1000;
         emit({
           type: 'train.step',
@@ -278,6 +286,8 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     return { epochs, globalSteps: globalStep, interrupted: false, losses };
   } finally {
     network.setDropoutSeeds(undefined);
+    scheduleUpdates.unsubscribe();
+    sampledSubnets.unsubscribe();
     scheduler.stop();
     sampler.stop();
     if (accumulated !== undefined) tf.dispose(accumulated);

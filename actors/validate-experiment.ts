@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { samplerRegistry } from './samplers/registry';
-import type { SamplerFactory } from './samplers/sampler';
-import { strategyRegistry } from './strategies/registry';
+import { PluginRegistry, pluginSettings } from './plugins';
+import { builtInSamplers } from './samplers/registry';
+import type { SamplerLogic } from './samplers/sampler';
+import { builtInStrategies } from './strategies/registry';
 import type { NasConfig } from '../src/nas/nas-config';
 import type { SearchSpace } from '../src/nas/search-space';
 import type { SearchStrategy } from '../src/search/strategy';
@@ -32,50 +33,51 @@ export interface SearchPlan {
   refAcc: number;
   accDelta: number;
   strategy(space: SearchSpace): SearchStrategy;
-  sampler: SamplerFactory;
+  sampler(space: SearchSpace, seed: number): SamplerLogic;
 }
 
-export function searchPlanOf(nasConfig: NasConfig): SearchPlan {
+/**
+ * The strategies and samplers a run can name: lonas's own, those of the config's `lonas.plugins`
+ * (relative to the config file) and of `plugins` (relative to the working folder).
+ */
+function pluginsFor(nasConfig: NasConfig, plugins: string[] = []): PluginRegistry {
+  const registry = new PluginRegistry([...builtInStrategies, ...builtInSamplers]);
+  for (const file of nasConfig.nncf.lonas?.plugins ?? []) registry.load(file, path.dirname(nasConfig.source));
+  for (const file of plugins) registry.load(file, process.cwd());
+  return registry;
+}
+
+export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPlan {
   const where = nasConfig.source;
-  const settings = nasConfig.nncf.bootstrapNAS.search ?? {};
-  const algorithm = settings.algorithm ?? 'NSGA2';
-  const factory = strategyRegistry[algorithm];
-  if (factory === undefined) {
-    throw new ExperimentError(
-      `${where}: bootstrapNAS.search.algorithm '${algorithm}' is not a search algorithm (known: ${Object.keys(strategyRegistry).join(', ')})`,
-    );
-  }
-  const numEvals = settings.num_evals ?? 3000;
-  const population = settings.population ?? 40;
+  const registry = pluginsFor(nasConfig, plugins);
+  const search = nasConfig.nncf.bootstrapNAS.search ?? {};
+  const strategy = registry.strategy(search.algorithm ?? 'NSGA2', where);
+  const strategySettings = pluginSettings(strategy, search, where);
+  const numEvals = search.num_evals ?? 3000;
+  const population = search.population ?? 40;
   if (!Number.isInteger(population) || population < 1 || population > numEvals) {
     throw new ExperimentError(
       `${where}: bootstrapNAS.search.population must be an integer between 1 and num_evals (${numEvals}), got ${population}`,
     );
   }
-  const samplerName = nasConfig.nncf.lonas?.sampler?.name ?? 'uniform';
-  const sampler = samplerRegistry[samplerName];
-  if (sampler === undefined) {
-    throw new ExperimentError(
-      `${where}: lonas.sampler.name '${samplerName}' is not a sampler (known: ${Object.keys(samplerRegistry).join(', ')})`,
-    );
-  }
+  const samplerSection = nasConfig.nncf.lonas?.sampler ?? {};
+  const sampler = registry.sampler(samplerSection.name ?? 'uniform', where);
+  const samplerSettings = pluginSettings(sampler, samplerSection, where);
   return {
-    algorithm,
+    algorithm: strategy.name,
     population,
     numEvals,
-    refAcc: settings.ref_acc ?? -1,
-    accDelta: settings.acc_delta ?? 1,
+    refAcc: search.ref_acc ?? -1,
+    accDelta: search.acc_delta ?? 1,
     strategy: (space) =>
-      factory({
+      strategy.create({
         choices: space.groups.map((g) => g.widths.length),
         population,
-        seed: settings.seed ?? 0,
-        crossoverProbability: settings.crossover_prob,
-        crossoverEta: settings.crossover_eta,
-        mutationProbability: settings.mutation_prob,
-        mutationEta: settings.mutation_eta,
+        seed: search.seed ?? 0,
+        space,
+        settings: strategySettings,
       }),
-    sampler,
+    sampler: (space, seed) => sampler.create({ space, seed, settings: samplerSettings }),
   };
 }
 
@@ -91,8 +93,14 @@ export function validateExperiment(config: ExperimentConfig, task: Task, nasConf
   }
   if (phases.train)
     stagesFrom(nasConfig.nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nasConfig.source);
-  searchPlanOf(nasConfig);
+  searchPlanOf(nasConfig, config.plugins);
   task.validate(phases);
+  const workers = config.evalWorkers ?? nasConfig.nncf.lonas?.eval_workers;
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
+    const field =
+      config.evalWorkers !== undefined ? 'evalWorkers (--eval_workers)' : `${nasConfig.source}: lonas.eval_workers`;
+    throw new ExperimentError(`${field} must be a positive integer, got ${workers}`);
+  }
   if (!fs.existsSync(config.model)) {
     throw new ExperimentError(`${config.model}: no such model folder or checkpoint file`);
   }

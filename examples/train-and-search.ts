@@ -7,7 +7,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { Subject } from 'rxjs';
-import * as lonas from '../src';
+import * as lonas from 'lonas';
 
 export async function main(modelFolder: string, configFile: string, strategy = 'NSGA2'): Promise<lonas.SearchResult> {
   await lonas.selectBackend({ requested: 'wasm' });
@@ -55,6 +55,7 @@ export async function main(modelFolder: string, configFile: string, strategy = '
   const result = await lonas.search({
     space: plan.space,
     strategy: lonas.strategyNamed(strategy)({
+      space: plan.space,
       choices: plan.space.groups.map((g) => g.widths.length),
       population: 4,
       seed: 0,

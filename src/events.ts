@@ -95,6 +95,8 @@ export interface EvaluationProgressEvent {
   /** Examples done so far, of `total`. */
   done: number;
   total: number;
+  /** Which evaluator worker, where a search evaluates on several (`worker-1`). */
+  evaluator?: string;
 }
 
 /** One candidate of a search, evaluated (or found in the cache). */

@@ -32,9 +32,20 @@ export { train, type TrainerInput, type TrainResult } from '../actors/trainer';
 export { evaluate, lossScore } from '../actors/evaluator';
 export { search, type SearchInput, type SearchResult } from '../actors/search';
 export { inProcessPool, type EvaluatorPool, type Candidate, type Evaluated } from '../actors/evaluator-pool';
-export { samplerRegistry, samplerNamed } from '../actors/samplers/registry';
-export type { SamplerFactory, SamplerState, SampleEvent } from '../actors/samplers/sampler';
-export { strategyRegistry, strategyNamed } from '../actors/strategies/registry';
+export { workerPool, type WorkerPoolOptions } from '../actors/worker-pool';
+export { builtInSamplers, samplerNamed } from '../actors/samplers/registry';
+export type { SamplerLogic, SamplerState, SampleEvent } from '../actors/samplers/sampler';
+export { builtInStrategies, strategyNamed } from '../actors/strategies/registry';
+export {
+  defineStrategy,
+  defineSampler,
+  PluginRegistry,
+  type StrategyPlugin,
+  type SamplerPlugin,
+  type StrategyContext,
+  type SamplerContext,
+} from '../actors/plugins';
+export { SeededRandom } from './util/seeded-random';
 export type { SearchStrategy, StrategySettings } from './search/strategy';
 export { LiveServer } from '../actors/live';
 export { experimentMachine, type ExperimentPhases, type ExperimentResults } from '../machines/experiment';

@@ -1,5 +1,6 @@
 import * as path from 'path';
-import { main as customSampler } from '../examples/custom-sampler';
+import * as fs from 'fs';
+import { main as pluginExperiment } from '../examples/plugin-experiment';
 import { main as trainAndSearch } from '../examples/train-and-search';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
 
@@ -21,12 +22,32 @@ describe('the examples run at a tiny size', () => {
     );
   });
 
-  it('custom-sampler: the plugged-in sampler alternates the heuristic subnet with uniform ones', async () => {
-    const subnets = await customSampler(tiny.path('llama'), config);
-    expect(subnets).toHaveLength(4);
-    // Steps 1 and 3 train the heuristic subnet of the tiny config: v[(n-1)//2] of every group.
-    const heuristic = { 0: 6, 1: 6, 2: 66, 3: 66, 4: 8, 5: 8 };
-    expect(JSON.parse(subnets[0])).toEqual(heuristic);
-    expect(JSON.parse(subnets[2])).toEqual(heuristic);
+  it('plugin-experiment: a strategy and a sampler from a plug-in file, train -> test -> search through runExperiment', async () => {
+    const records = Array.from({ length: 12 }, (_, i) => ({
+      instruction: `is ${i} even? Answer format: true/false`,
+      input: '',
+      output: `the correct answer is ${i % 2 === 0 ? 'true' : 'false'}`,
+      answer: i % 2 === 0 ? 'true' : 'false',
+    }));
+    const train = path.join(tiny.folder, 'plugin-train.json');
+    fs.writeFileSync(train, JSON.stringify(records));
+    const datasets = path.join(tiny.folder, 'plugin-datasets');
+    fs.mkdirSync(path.join(datasets, 'boolq'), { recursive: true });
+    fs.writeFileSync(path.join(datasets, 'boolq', 'test.json'), JSON.stringify(records.slice(0, 2)));
+    const out = path.join(tiny.folder, 'plugin-run');
+    const { outcome, sampled, log: lines } = await pluginExperiment(tiny.path('llama'), config, train, datasets, out);
+    expect(outcome.status).toBe('done');
+    expect(outcome.results.search?.evaluated).toBeGreaterThan(0);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'search_summary.json'), 'utf8'));
+    expect(summary.algorithm).toBe('front-mutation');
+    // 8 training records, batch 2, 2 epochs; the sampler repeats its hardest subnet at times.
+    expect(sampled).toHaveLength(8);
+    expect(new Set(sampled).size).toBeLessThan(sampled.length);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'epoch 2: mean loss ' + lines[1].split(' ').pop(),
+        'generation 2: front of ' + lines.at(-1)?.split(' ').pop(),
+      ]),
+    );
   });
 });

@@ -160,5 +160,17 @@ describe('stopping an experiment', () => {
     bad.lonas.sampler = { name: 'greedy' };
     fs.writeFileSync(file, JSON.stringify(bad));
     expect((await lonasRun(args)).stderr).toContain("lonas.sampler.name 'greedy' is not a sampler");
+    // A plug-in's settings are checked by its own codec, naming the plug-in and the field.
+    const plugins = path.join(__dirname, '..', 'dist', 'examples', 'plugins.js');
+    bad.lonas.sampler = { name: 'hardest-again', repeat_probability: 'often' };
+    fs.writeFileSync(file, JSON.stringify(bad));
+    const badSettings = await lonasRun([...args, '--plugin', plugins]);
+    expect(badSettings.code).toBe(1);
+    expect(badSettings.stderr).toContain(
+      `sampler 'hardest-again' settings: 'repeat_probability' must be number, got "often"`,
+    );
+    expect(badSettings.stderr).not.toContain('lonas: backend');
+    const missing = await lonasRun([...args, '--plugin', path.join(tiny.folder, 'nowhere.js')]);
+    expect(missing.stderr).toContain(`plug-in ${path.join(tiny.folder, 'nowhere.js')}: cannot load it`);
   });
 });

@@ -1,8 +1,13 @@
 import { fromTransition } from 'xstate';
-import type { SampleEvent, SamplerFactory, SamplerState } from './sampler';
+import * as t from 'io-ts';
+import type { SearchSpace, SubnetConfig } from '../../src/nas/search-space';
+import type { SampleEvent, SamplerLogic, SamplerState } from './sampler';
+
+/** `lonas.sampler` for a fixed subnet: {group index: width}. */
+export const FixedSettings = t.partial({ subnet: t.record(t.string, t.number) });
 
 /** Always one subnet (the max by default): a plain-LoRA baseline, or training one chosen subnet. */
-export const fixedSampler: SamplerFactory = (space, { seed, subnet }) => {
+export const fixedSampler = (space: SearchSpace, seed: number, subnet?: SubnetConfig): SamplerLogic => {
   const fixed = space.validate(subnet ?? space.maximal());
   return fromTransition(
     (state: SamplerState, _event: SampleEvent): SamplerState => ({ ...state, subnet: fixed, count: state.count + 1 }),

@@ -1,9 +1,14 @@
 import { fromTransition } from 'xstate';
 import { SeededRandom } from '../../src/util/seeded-random';
-import type { SampleEvent, SamplerFactory, SamplerState } from './sampler';
+import * as t from 'io-ts';
+import type { SearchSpace } from '../../src/nas/search-space';
+import type { SampleEvent, SamplerLogic, SamplerState } from './sampler';
+
+/** `lonas.sampler` for the sandwich rule: how many random subnets follow the max and the min. */
+export const SandwichSettings = t.partial({ random_subnets: t.number });
 
 /** The sandwich rule (BigNAS): the max subnet, the min subnet, then `randomSubnets` uniform ones, in turn. */
-export const sandwichSampler: SamplerFactory = (space, { seed, randomSubnets = 2 }) =>
+export const sandwichSampler = (space: SearchSpace, seed: number, randomSubnets = 2): SamplerLogic =>
   fromTransition(
     (state: SamplerState, event: SampleEvent): SamplerState => {
       const position = state.count % (2 + randomSubnets);

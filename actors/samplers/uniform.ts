@@ -1,9 +1,10 @@
 import { fromTransition } from 'xstate';
 import { SeededRandom } from '../../src/util/seeded-random';
-import type { SampleEvent, SamplerFactory, SamplerState } from './sampler';
+import type { SearchSpace } from '../../src/nas/search-space';
+import type { SampleEvent, SamplerLogic, SamplerState } from './sampler';
 
 /** LoNAS's sampler: every group independently uniform over its active choices. */
-export const uniformSampler: SamplerFactory = (space, { seed }) =>
+export const uniformSampler = (space: SearchSpace, seed: number): SamplerLogic =>
   fromTransition(
     (state: SamplerState, event: SampleEvent): SamplerState => {
       const random = new SeededRandom(0);

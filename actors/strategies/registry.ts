@@ -1,22 +1,45 @@
+import * as t from 'io-ts';
 import { ParetoLocalSearch } from '../../src/search/local-search';
 import { Nsga2 } from '../../src/search/nsga2';
 import { RandomSearch } from '../../src/search/random-search';
-import type { StrategyFactory } from '../../src/search/strategy';
+import type { SearchStrategy } from '../../src/search/strategy';
+import { defineStrategy, PluginRegistry, pluginSettings, type StrategyContext } from '../plugins';
+
+/** NNCF's operator settings in `bootstrapNAS.search`. */
+const Nsga2Settings = t.partial({
+  crossover_prob: t.number,
+  crossover_eta: t.number,
+  mutation_prob: t.number,
+  mutation_eta: t.number,
+});
 
 /**
- * Search strategies by `bootstrapNAS.search.algorithm`. A strategy is an ask/tell core; the
- * search actor (actors/search.ts) drives it. A new one is a core in src/search and a line here.
+ * lonas's own search strategies, defined as any plug-in is: `bootstrapNAS.search.algorithm`
+ * names one. Each is an ask/tell core in src/search that the search actor drives.
  */
-export const strategyRegistry: Record<string, StrategyFactory> = {
-  NSGA2: (settings) => new Nsga2(settings),
-  random: (settings) => new RandomSearch(settings),
-  local: (settings) => new ParetoLocalSearch(settings),
-};
+export const builtInStrategies = [
+  defineStrategy({
+    name: 'NSGA2',
+    settings: Nsga2Settings,
+    create: ({ choices, population, seed, settings }) =>
+      new Nsga2({
+        choices,
+        population,
+        seed,
+        crossoverProbability: settings.crossover_prob,
+        crossoverEta: settings.crossover_eta,
+        mutationProbability: settings.mutation_prob,
+        mutationEta: settings.mutation_eta,
+      }),
+  }),
+  defineStrategy({ name: 'random', create: (context) => new RandomSearch(context) }),
+  defineStrategy({ name: 'local', create: (context) => new ParetoLocalSearch(context) }),
+];
 
-export function strategyNamed(name: string): StrategyFactory {
-  const factory = strategyRegistry[name];
-  if (factory === undefined) {
-    throw new Error(`unknown search algorithm '${name}' (known: ${Object.keys(strategyRegistry).join(', ')})`);
-  }
-  return factory;
+/** A built-in strategy by name, for scripts: `settings` as `bootstrapNAS.search` would hold them. */
+export function strategyNamed(
+  name: string,
+): (context: Omit<StrategyContext<unknown>, 'settings'> & { settings?: unknown }) => SearchStrategy {
+  const plugin = new PluginRegistry(builtInStrategies).strategy(name, 'lonas');
+  return (context) => plugin.create({ ...context, settings: pluginSettings(plugin, context.settings, 'lonas') });
 }

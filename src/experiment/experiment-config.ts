@@ -73,6 +73,10 @@ export interface ExperimentConfig {
     evaluationStrategy: 'no' | 'epoch';
   };
   evalBatchSize: number;
+  /** Evaluator workers for the search, each with its own backend and model (default: the config's lonas.eval_workers, else 1: in this process). */
+  evalWorkers?: number;
+  /** Modules that define search strategies or samplers (besides the config's lonas.plugins). */
+  plugins?: string[];
   /** Tensor backend (default: automatic). */
   backend?: string;
 }

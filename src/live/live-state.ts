@@ -21,7 +21,8 @@ export interface LiveSnapshot {
   evaluations: EvaluationEvent[];
   /**
    * Evaluations in progress: the latest eval.progress per role and dataset, keyed by
-   * `progressKey` (`role`, or `role/dataset`); an entry goes once its evaluation is done.
+   * `progressKey` (`role`, or `role/dataset`, then `@worker-<i>` for an evaluator worker's); an
+   * entry goes once its evaluation is done.
    */
   evalProgress: Record<string, EvaluationProgressEvent>;
   events: number;
@@ -29,8 +30,8 @@ export interface LiveSnapshot {
 }
 
 /** The key of an evaluation in progress in `LiveSnapshot.evalProgress`. */
-export const progressKey = (event: Pick<EvaluationProgressEvent, 'role' | 'dataset'>): string =>
-  event.dataset === undefined ? event.role : `${event.role}/${event.dataset}`;
+export const progressKey = (event: Pick<EvaluationProgressEvent, 'role' | 'dataset' | 'evaluator'>): string =>
+  `${event.dataset === undefined ? event.role : `${event.role}/${event.dataset}`}${event.evaluator === undefined ? '' : `@${event.evaluator}`}`;
 
 /**
  * Folds the event stream into the state a late joiner needs: the run's settings, the training

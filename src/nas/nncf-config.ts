@@ -71,6 +71,10 @@ const NncfConfigJson = t.intersection([
       modules_to_save: t.array(t.string),
       search_space: t.array(SearchSpaceRuleJson),
       sampler: t.partial({ name: t.string, random_subnets: t.number, subnet: t.record(t.string, t.number) }),
+      /** Modules that define strategies or samplers, relative to the config file. */
+      plugins: t.array(t.string),
+      /** Evaluator workers for the search (1: in this process). */
+      eval_workers: t.number,
     }),
   }),
 ]);

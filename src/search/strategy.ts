@@ -20,8 +20,6 @@ export interface StrategySettings {
   mutationEta?: number;
 }
 
-export type StrategyFactory = (settings: StrategySettings) => SearchStrategy;
-
 export const geneKey = (genes: number[]) => genes.join(',');
 
 /** How many gene vectors exist. */

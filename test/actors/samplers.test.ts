@@ -1,5 +1,5 @@
 import { createActor } from 'xstate';
-import { samplerNamed, samplerRegistry } from '../../actors/samplers/registry';
+import { samplerNamed } from '../../actors/samplers/registry';
 import type { SamplerState } from '../../actors/samplers/sampler';
 import { SearchSpace } from '../../src/nas/search-space';
 
@@ -8,8 +8,8 @@ const space = new SearchSpace([
   { kind: 'width', modules: ['b'], widths: [64, 48, 32] },
 ]);
 
-function draw(name: string, count: number, widthIndicator = -1, options = {}) {
-  const actor = createActor(samplerNamed(name)(space, { seed: 3, ...options })).start();
+function draw(name: string, count: number, widthIndicator = -1, settings = {}) {
+  const actor = createActor(samplerNamed(name)(space, { seed: 3, settings })).start();
   return Array.from({ length: count }, () => {
     actor.send({ type: 'SAMPLE', widthIndicator });
     return (actor.getSnapshot().context as SamplerState).subnet;
@@ -25,7 +25,7 @@ describe('samplers', () => {
   });
 
   it('sandwich: max, min, then random subnets, in turn', () => {
-    const subnets = draw('sandwich', 8, -1, { randomSubnets: 2 });
+    const subnets = draw('sandwich', 8, -1, { random_subnets: 2 });
     expect(subnets[0]).toEqual(space.maximal());
     expect(subnets[1]).toEqual(space.minimal());
     expect(subnets[4]).toEqual(space.maximal());
@@ -41,7 +41,7 @@ describe('samplers', () => {
   });
 
   it('resume from a persisted snapshot with the same draws', () => {
-    const logic = samplerRegistry.uniform(space, { seed: 9 });
+    const logic = samplerNamed('uniform')(space, { seed: 9 });
     const actor = createActor(logic).start();
     for (let i = 0; i < 5; i++) actor.send({ type: 'SAMPLE', widthIndicator: -1 });
     const restored = createActor(logic, { snapshot: JSON.parse(JSON.stringify(actor.getPersistedSnapshot())) }).start();
@@ -53,6 +53,11 @@ describe('samplers', () => {
   });
 
   it('names an unknown sampler and the known ones', () => {
-    expect(() => samplerNamed('bayes')).toThrow("unknown sampler 'bayes' (known: uniform, sandwich, fixed)");
+    expect(() => samplerNamed('bayes')).toThrow(
+      "lonas: lonas.sampler.name 'bayes' is not a sampler (known: uniform, sandwich, fixed)",
+    );
+    expect(() => samplerNamed('sandwich')(space, { seed: 0, settings: { random_subnets: 'two' } })).toThrow(
+      `lonas: sampler 'sandwich' settings: 'random_subnets' must be number, got "two"`,
+    );
   });
 });

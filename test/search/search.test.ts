@@ -35,7 +35,7 @@ const optimal = hypervolume2d(
 function problem(algorithm: string, outputDir: string, numEvals: number, population: number, seed = 0): SearchInput {
   return {
     space,
-    strategy: strategyNamed(algorithm)({ choices: space.groups.map((g) => g.widths.length), population, seed }),
+    strategy: strategyNamed(algorithm)({ choices: space.groups.map((g) => g.widths.length), population, seed, space }),
     algorithm,
     numEvals,
     population,
@@ -125,6 +125,8 @@ describe('Pareto tools', () => {
   });
 
   it('names an unknown search algorithm', () => {
-    expect(() => strategyNamed('CMA-ES')).toThrow("unknown search algorithm 'CMA-ES' (known: NSGA2, random, local)");
+    expect(() => strategyNamed('CMA-ES')).toThrow(
+      "lonas: bootstrapNAS.search.algorithm 'CMA-ES' is not a search algorithm (known: NSGA2, random, local)",
+    );
   });
 });

@@ -3,11 +3,12 @@
  * per measurement, with medians over repeated runs. Not tests: numbers, to compare and record.
  */
 import { matmulBenchmark } from './benchmarks/matmul';
+import { searchBenchmark } from './benchmarks/search';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
 import { trainingBenchmark } from './benchmarks/training';
 import type { Benchmark } from './measure';
 
-const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark, trainingBenchmark];
+const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark, trainingBenchmark, searchBenchmark];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((name) => !benchmarks.some((b) => b.name === name));

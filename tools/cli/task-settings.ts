@@ -77,6 +77,8 @@ const options = {
   resume: { type: 'boolean' },
   events: { type: 'boolean' },
   backend: { type: 'string' },
+  eval_workers: { type: 'string' },
+  plugin: { type: 'string', multiple: true },
   ...liveFlagOptions,
   ...loraFlagOptions,
   ...Object.fromEntries(
@@ -206,7 +208,9 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
           family === 'glue' ? choice(values.evaluation_strategy, '--evaluation_strategy', ['no', 'epoch'], 'no') : 'no',
       },
       evalBatchSize: integer(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 8, 1),
+      evalWorkers: optional(values.eval_workers, '--eval_workers', 1),
       backend: values.backend,
+      plugins: values.plugin,
     },
     events: values.events ?? false,
     live: values.live,
@@ -258,10 +262,14 @@ ${data}
   --max_train_samples N               use the first N training examples
   --per_device_train_batch_size N     (default 8)      --gradient_accumulation_steps N (default 1)
   --per_device_eval_batch_size N      examples evaluated together (default 8)
+  --eval_workers N                    search with N evaluator workers, each with its own model
+                                      (default: the config's lonas.eval_workers, else 1)
   --num_train_epochs N                (default 3)      --seed N (default 42)
   --weight_decay W                    AdamW's decoupled weight decay, not on biases (default 0)
   --optim adamw_hf|adamw_torch        transformers' or torch's AdamW (default adamw_hf)
   --save_strategy epoch|no  --save_total_limit N  --resume  --events  --backend NAME
+  --plugin FILE                       a module defining search strategies or samplers (repeatable;
+                                      also the config's lonas.plugins)
 ${liveFlagsUsage}
 ${loraFlagsUsage}
   (LoRA defaults: --target_modules ${lora.targetModules.join(',')} --lora_r ${lora.rank} --lora_alpha ${lora.alpha} --lora_dropout ${lora.dropout},

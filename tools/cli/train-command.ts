@@ -24,6 +24,7 @@ Trains a LoNAS super-adapter on a plain text file (JSON array or JSON lines of s
   --resume                           continue from the newest checkpoint in --output_dir
   --events                           print every event as a JSON line on stdout
   --backend NAME                     tensorflow, wasm, cpu or auto
+  --plugin FILE                      a module defining samplers (repeatable; also lonas.plugins)
 ${liveFlagsUsage}
 ${loraFlagsUsage}
 
@@ -59,6 +60,7 @@ export const trainCommand: Command = {
       resume: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
       backend: { type: 'string' },
+      plugin: { type: 'string', multiple: true },
       ...liveFlagOptions,
       ...loraFlagOptions,
     });
@@ -104,6 +106,7 @@ export const trainCommand: Command = {
         },
         evalBatchSize: 8,
         backend: values.backend,
+        plugins: values.plugin,
       },
       {
         events: values.events,

@@ -118,7 +118,8 @@
     },
   });
 
-  const progressKey = (event) => (event.dataset === undefined ? event.role : `${event.role}/${event.dataset}`);
+  const progressKey = (event) =>
+    `${event.dataset === undefined ? event.role : `${event.role}/${event.dataset}`}${event.evaluator === undefined ? '' : `@${event.evaluator}`}`;
 
   function addResult(event) {
     evaluations += 1;
@@ -188,7 +189,8 @@
       }
       const share = event.total > 0 ? Math.min(1, event.done / event.total) : 0;
       bar.label.textContent =
-        `evaluating ${event.role}${event.dataset === undefined ? '' : ` ${event.dataset}`}: ` +
+        `evaluating ${event.role}${event.dataset === undefined ? '' : ` ${event.dataset}`}` +
+        `${event.evaluator === undefined ? '' : ` on ${event.evaluator}`}: ` +
         `${event.done} / ${event.total} examples (${Math.floor(share * 100)}%)`;
       bar.row.title = JSON.stringify(event.subnet);
       bar.fill.style.width = `${(share * 100).toFixed(1)}%`;

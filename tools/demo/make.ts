@@ -112,7 +112,7 @@ async function pretrain(folder: string, examples: Example[], tokenizer: TextToke
         sampleRate: 1,
       },
     ],
-    sampler: fixedSampler(network.plan.space, { seed: 0 }),
+    sampler: fixedSampler(network.plan.space, 0),
     batchSize: SETTINGS.pretrainBatch,
     gradientAccumulationSteps: 1,
     epochs,
