@@ -141,16 +141,30 @@ export async function search(input: SearchInput): Promise<SearchResult> {
   emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
   const [maximal] = await evaluateGeneration([genesOf(space.maximal())], -1);
   const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
+  // A strategy that saves its state continues from it; the generations it had asked come from the caches.
+  const stateFile = path.join(outputDir, 'strategy_state.json');
+  const asked: number[][][] = [];
+  let saved: { asked: number[][][]; state: unknown } | undefined;
+  if (strategy.restoreState !== undefined && fs.existsSync(stateFile)) {
+    saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { asked: number[][][]; state: unknown };
+    strategy.restoreState(saved.state);
+  }
   for (let generation = 0; generation < generations; generation++) {
-    const asked = await strategy.ask();
-    if (asked.length === 0) break;
-    const evaluated = await evaluateGeneration(asked, generation);
+    const genes = saved?.asked[generation] ?? (await strategy.ask());
+    if (genes.length === 0) break;
+    const evaluated = await evaluateGeneration(genes, generation);
     const objectives = evaluated.map(({ macs, accuracy }) => [macs, -accuracy]);
     for (const { subnet, macs, accuracy } of evaluated) {
       points.push({ subnet: record(subnet), macs, accuracy, generation });
       progression.push(progressionRow(subnet, macs, accuracy));
     }
-    strategy.tell(asked, objectives);
+    asked.push(genes);
+    if (saved?.asked[generation] === undefined) {
+      strategy.tell(genes, objectives);
+      if (strategy.saveState !== undefined) {
+        writeFileAtomic(stateFile, `${JSON.stringify({ asked, state: strategy.saveState() })}\n`);
+      }
+    }
     const all = points.map((p) => [p.macs, -p.accuracy]);
     const front = paretoFront(all).map((i) => points[i]);
     hypervolumes.push(hypervolume2d(all, reference));

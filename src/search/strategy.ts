@@ -7,6 +7,12 @@ export interface SearchStrategy {
   ask(): number[][] | Promise<number[][]>;
   /** Their objective vectors, in the order asked. */
   tell(genes: number[][], objectives: number[][]): void;
+  /**
+   * Its state as JSON after a generation, saved so that a stopped search continues it; without
+   * it, a resumed search replays the strategy from its seed against the caches.
+   */
+  saveState?(): unknown;
+  restoreState?(state: unknown): void;
 }
 
 export interface StrategySettings {

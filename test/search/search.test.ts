@@ -5,6 +5,7 @@ import { inProcessPool } from '../../actors/evaluator-pool';
 import { search, type SearchInput } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
 import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';
+import type { SearchStrategy } from '../../src/search/strategy';
 import { hypervolume2d } from '../../src/search/hypervolume';
 import { nonDominatedFronts } from '../../src/search/pareto';
 
@@ -107,6 +108,45 @@ describe('search strategies on an analytic problem', () => {
     expect(resumed.computed).toBe(uninterrupted.computed - 20);
     expect(resumed.front).toEqual(uninterrupted.front);
     expect((await search(problem('NSGA2', out, 48, 8, 3))).computed).toBe(0);
+  });
+
+  it('continues a strategy from its saved state, not from a replay, when the strategy saves one', async () => {
+    /** Walks the genes from `start`; a fresh instance would start elsewhere, so only its saved state resumes it. */
+    const walker = (start: number): SearchStrategy & { position: number } => ({
+      position: start,
+      ask() {
+        return Array.from({ length: 4 }, () => {
+          this.position += 1;
+          return space.groups.map((g, i) => (this.position + i) % g.widths.length);
+        });
+      },
+      tell() {},
+      saveState() {
+        return { position: this.position };
+      },
+      restoreState(state) {
+        this.position = (state as { position: number }).position;
+      },
+    });
+    const run = (out: string, start: number, limit = Infinity) => {
+      let calls = 0;
+      return search({
+        ...problem('NSGA2', out, 24, 4),
+        strategy: walker(start),
+        evaluators: inProcessPool(async (subnet) => {
+          if (++calls > limit) throw new Error('interrupted');
+          return 1.1 - zdt1(xOf(subnet))[1];
+        }),
+      });
+    };
+    const whole = await run(path.join(folder, 'walk-whole'), 0);
+    const out = path.join(folder, 'walk-stopped');
+    await expect(run(out, 0, 10)).rejects.toThrow('interrupted');
+    const resumed = await run(out, 1000);
+    expect(resumed.front).toEqual(whole.front);
+    expect(fs.readFileSync(path.join(out, 'search_progression.csv'), 'utf8')).toEqual(
+      fs.readFileSync(path.join(folder, 'walk-whole', 'search_progression.csv'), 'utf8'),
+    );
   });
 });
 

@@ -6,6 +6,15 @@ import { showSearchProgress, showTrainingProgress } from '../../src/util/progres
 import { startLive } from './live-flags';
 import { runSummary } from './run-summary';
 
+/** How the closing lines name what an evaluation scored. */
+const ROLE_NAMES: Record<string, string> = {
+  heuristic: 'heuristic subnet',
+  super: 'super-network',
+  minimum: 'minimum subnet',
+  val_maximal: 'maximal subnet on the validation set',
+  val_heuristic: 'heuristic subnet on the validation set',
+};
+
 /** Exit codes of a run a signal stopped, as a shell reports them (128 + the signal's number). */
 const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
