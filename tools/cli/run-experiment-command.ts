@@ -37,10 +37,9 @@ export async function runExperimentCommand(
   if (show.events) run.events$.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
   run.events$.subscribe((event) => {
     if (event.type !== 'eval.result' || event.role === undefined || event.role === 'candidate') return;
-    const where = [event.split, event.epoch === undefined ? undefined : `epoch ${event.epoch}`].filter(Boolean);
-    say(
-      `${event.role} subnet${where.length > 0 ? ` (${where.join(', ')})` : ''}: ${event.metric} ${event.value.toFixed(4)}`,
-    );
+    const where = [event.split, event.epoch === undefined ? undefined : `after epoch ${event.epoch}`].filter(Boolean);
+    const what = ROLE_NAMES[event.role] ?? event.role;
+    say(`${what}${where.length > 0 ? ` (${where.join(', ')})` : ''}: ${event.metric} ${event.value.toFixed(4)}`);
   });
   showTrainingProgress(run.events$);
   showSearchProgress(run.events$);
