@@ -7,7 +7,7 @@ import { workerPool } from './worker-pool';
 import { search } from './search';
 import { train } from './trainer';
 import { experimentMachine, type ExperimentResults } from '../machines/experiment';
-import type { LonasEvent } from '../src/events';
+import { subnetRecord, type LonasEvent } from '../src/events';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
@@ -102,7 +102,12 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         const stages = stagesFrom(nas().nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nas().source);
         const evaluateEachEpoch =
           phases.eval && training.evaluationStrategy === 'epoch' && bound.evaluate !== undefined;
-        const history: Array<Record<string, number>> = [];
+        // A resumed run keeps the evaluations of the epochs it had done.
+        const historyFile = path.join(outputDir, 'eval_history.json');
+        let history: Array<Record<string, number>> =
+          training.resume && fs.existsSync(historyFile)
+            ? (JSON.parse(fs.readFileSync(historyFile, 'utf8')) as Array<Record<string, number>>)
+            : [];
         return train({
           network,
           loss: need().taskLoss,
@@ -119,7 +124,15 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           optim: training.optim,
           afterEpoch: evaluateEachEpoch
             ? async (epoch) => {
-                history.push({ epoch: epoch + 1, ...(await bound.evaluate?.(epoch + 1)) });
+                let metrics: Record<string, number> | undefined;
+                try {
+                  metrics = await bound.evaluate?.(epoch + 1);
+                } catch (error) {
+                  // A stop during the evaluation leaves it undone; the trainer still checkpoints the epoch.
+                  if (abort.signal.aborted) return;
+                  throw error;
+                }
+                history = [...history.filter((h) => h.epoch < epoch + 1), { epoch: epoch + 1, ...metrics }];
                 output.writeJson('eval_history.json', history);
               }
             : undefined,
@@ -175,7 +188,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             before[`${role}_accuracy`] = value;
             emit({
               type: 'eval.result',
-              subnet: Object.fromEntries(Object.entries(subnet)),
+              subnet: subnetRecord(subnet),
               metric: objective.metric,
               value,
               examples: objective.examples,
@@ -196,6 +209,8 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             accDelta: plan.accDelta,
             outputDir,
             before,
+            // The maximal subnet was just scored on the same set: the search's first evaluation.
+            scored: [{ subnet: space.maximal(), accuracy: before.val_maximal_accuracy }],
             signal: abort.signal,
             events,
           });

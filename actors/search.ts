@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Observer } from 'rxjs';
-import type { FrontPoint, LonasEvent, SubnetRecord } from '../src/events';
+import { subnetRecord, type FrontPoint, type LonasEvent } from '../src/events';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SearchSpace, SubnetConfig } from '../src/nas/search-space';
 import { hypervolume2d } from '../src/search/hypervolume';
@@ -33,6 +33,8 @@ export interface SearchInput {
   outputDir: string;
   /** Aborted to stop between candidates; the caches keep what was evaluated, so the search resumes. */
   signal?: AbortSignal;
+  /** Subnets already scored on the same objective (the caches take them unless they hold them). */
+  scored?: Array<{ subnet: SubnetConfig; accuracy: number }>;
   /** Measurements taken before the search (e.g. val_heuristic_accuracy), recorded in search_summary.json. */
   before?: Record<string, number>;
   events?: Partial<Observer<LonasEvent>>;
@@ -47,8 +49,6 @@ export interface SearchResult {
   /** Candidates evaluated in this run (the rest came from the cache). */
   computed: number;
 }
-
-const record = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
 
 /**
  * Runs a search strategy the way NNCF's SearchAlgorithm does: generations of `population`
@@ -101,7 +101,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
       emit({
         type: 'search.candidate',
         generation,
-        subnet: record(subnet),
+        subnet: subnetRecord(subnet),
         macs,
         weights: input.weights?.(subnet),
         accuracy,
@@ -138,6 +138,13 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     return asked.map(pointOf);
   };
 
+  for (const { subnet, accuracy } of input.scored ?? []) {
+    const key = geneTuple(genesOf(subnet));
+    if (accuracyCache.has(key)) continue;
+    macsCache.set(key, input.macs(subnet));
+    accuracyCache.set(key, -accuracy);
+    writeCaches();
+  }
   emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
   const [maximal] = await evaluateGeneration([genesOf(space.maximal())], -1);
   const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
@@ -155,7 +162,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     const evaluated = await evaluateGeneration(genes, generation);
     const objectives = evaluated.map(({ macs, accuracy }) => [macs, -accuracy]);
     for (const { subnet, macs, accuracy } of evaluated) {
-      points.push({ subnet: record(subnet), macs, accuracy, generation });
+      points.push({ subnet: subnetRecord(subnet), macs, accuracy, generation });
       progression.push(progressionRow(subnet, macs, accuracy));
     }
     asked.push(genes);
@@ -183,7 +190,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
   const meetsReference = qualifying.length > 0;
   const best: FrontPoint = meetsReference
     ? { subnet: qualifying[0].subnet, macs: qualifying[0].macs, accuracy: qualifying[0].accuracy }
-    : { subnet: record(maximal.subnet), macs: maximal.macs, accuracy: maximal.accuracy };
+    : { subnet: subnetRecord(maximal.subnet), macs: maximal.macs, accuracy: maximal.accuracy };
   const front = paretoFront(points.map((p) => [p.macs, -p.accuracy])).map((i) => points[i]);
   const frontPoints = front
     .map(({ subnet, macs, accuracy }) => ({ subnet, macs, accuracy }))

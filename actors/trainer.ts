@@ -3,11 +3,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Observer } from 'rxjs';
 import { createActor, type Snapshot } from 'xstate';
-import type { LonasEvent, SubnetRecord } from '../src/events';
+import { subnetRecord, type LonasEvent } from '../src/events';
+import { yieldToEventLoop } from '../src/util/yield-to-event-loop';
 import { loadAdapter, saveAdapter, type SaveAdapterOptions } from '../src/io/peft';
 import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
 import { writeFileAtomic } from '../src/io/atomic-write';
-import type { SubnetConfig } from '../src/nas/search-space';
 import type { SuperNetwork } from '../src/nas/super-network';
 import { AdamW, clipByGlobalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
@@ -73,11 +73,6 @@ interface TrainerState {
   epochLoss: { sum: number; count: number };
   sinceSample?: { sum: number; count: number };
 }
-
-const record = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
-
-/** Lets signal handlers and socket writes run between micro-steps. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Trains the super-adapter as LoNAS does: micro-batches in a seeded order; every sample_rate
@@ -259,7 +254,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           stage: stageIndex,
           lr,
           loss,
-          subnet: record(network.subnet),
+          subnet: subnetRecord(network.subnet),
           examplesPerSecond: microBatch.inputIds.length / Math.max(seconds, 1e-9),
         });
         await yieldToEventLoop();

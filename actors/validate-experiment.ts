@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PluginRegistry, pluginSettings } from './plugins';
+import { evaluatorWorkerFile } from './worker-pool';
 import { builtInSamplers } from './samplers/registry';
 import type { SamplerLogic } from './samplers/sampler';
 import { builtInStrategies } from './strategies/registry';
@@ -100,6 +101,20 @@ export function validateExperiment(config: ExperimentConfig, task: Task, nasConf
     const field =
       config.evalWorkers !== undefined ? 'evalWorkers (--eval_workers)' : `${nasConfig.source}: lonas.eval_workers`;
     throw new ExperimentError(`${field} must be a positive integer, got ${workers}`);
+  }
+  if (phases.search && workers !== undefined && workers > 1) evaluatorWorkerFile();
+  const { training } = config;
+  for (const [field, value] of [
+    ['training.batchSize', training.batchSize],
+    ['training.gradientAccumulationSteps', training.gradientAccumulationSteps],
+    ['training.epochs', training.epochs ?? 1],
+    ['evalBatchSize', config.evalBatchSize],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1)
+      throw new ExperimentError(`${field} must be a positive integer, got ${value}`);
+  }
+  if (!(training.weightDecay >= 0)) {
+    throw new ExperimentError(`training.weightDecay must be a number >= 0, got ${training.weightDecay}`);
   }
   if (!fs.existsSync(config.model)) {
     throw new ExperimentError(`${config.model}: no such model folder or checkpoint file`);

@@ -3,8 +3,12 @@
  * emits is what a results file records and what a live client receives.
  */
 
+import type { SubnetConfig } from './nas/search-space';
+
 /** A subnet as {group index: width}, with string keys as JSON writes them. */
 export type SubnetRecord = Record<string, number>;
+
+export const subnetRecord = (subnet: SubnetConfig): SubnetRecord => Object.fromEntries(Object.entries(subnet));
 
 /** Training begins (or resumes at `globalStep`). */
 export interface TrainStartEvent {

@@ -29,7 +29,6 @@ export { readLlmAdaptersJson, tokenizeForTraining, evaluationPrompt, splitValida
 export { readGlueTsv } from './data/glue';
 
 export { train, type TrainerInput, type TrainResult } from '../actors/trainer';
-export { evaluate, lossScore } from '../actors/evaluator';
 export { search, type SearchInput, type SearchResult } from '../actors/search';
 export { inProcessPool, type EvaluatorPool, type Candidate, type Evaluated } from '../actors/evaluator-pool';
 export { workerPool, type WorkerPoolOptions } from '../actors/worker-pool';

@@ -94,6 +94,22 @@ describe('stopping an experiment', () => {
     }
   });
 
+  it('SIGINT during the test phase: exit 130 between batches, nothing after the test', async () => {
+    const out = path.join(tiny.folder, 'stopped-in-test');
+    let sent = false;
+    const run = await lonasRun([...commonsense(out), '--per_device_eval_batch_size', '1'], (event, kill) => {
+      if (!sent && event.type === 'eval.progress' && event.role === 'test') {
+        sent = true;
+        kill('SIGINT');
+      }
+    });
+    expect(run.code).toBe(130);
+    expect(run.events.filter((e) => e.type === 'eval.progress').length).toBeLessThan(3);
+    expect(run.events.some((e) => e.type.startsWith('search.'))).toBe(false);
+    for (const file of ['test_results.json', 'search_summary.json'])
+      expect(fs.existsSync(path.join(out, file))).toBe(false);
+  });
+
   it('stop() mid-training through runExperiment: interrupted, with nothing after training', async () => {
     const out = path.join(tiny.folder, 'scripted');
     const experiment: ExperimentConfig = {

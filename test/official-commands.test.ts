@@ -4,7 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { parseFlags, UsageError } from '../tools/cli/command';
-import { taskSettings, type Family } from '../tools/cli/task-settings';
+import type { Family } from '../tools/cli/task-flags';
+import { taskSettings } from '../tools/cli/task-settings';
 import { describeWithSharedData, sharedData } from './support/shared-data';
 
 const run = promisify(execFile);

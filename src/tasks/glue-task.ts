@@ -8,6 +8,8 @@ import type { Checkpoint } from '../models/checkpoint';
 import type { SubnetConfig } from '../nas/search-space';
 import { collate, type Example } from '../train/batches';
 import type { TextTokenizer } from '../tokenizers/text-tokenizer';
+import { subnetRecord } from '../events';
+import { yieldToEventLoop } from '../util/yield-to-event-loop';
 import { ExperimentError, type Task, type TaskContext } from './task';
 
 /** A GLUE checkpoint's classifier sized for another label count is dropped and re-initialised (HF's ignore_mismatched_sizes). */
@@ -82,9 +84,10 @@ export function glueTask(config: GlueTaskConfig): Task {
         return devSets.get(name) as Example[];
       };
       /** GLUE metrics of the active subnet on `examples` (all at once: Matthews and Pearson do not average over batches). */
-      const scores = (examples: Example[], progress?: (done: number) => void) => {
+      const scores = async (examples: Example[], progress?: (done: number) => void) => {
         const predictions: number[] = [];
         for (let start = 0; start < examples.length; start += evalBatchSize) {
+          await yieldToEventLoop();
           context.signal.throwIfAborted();
           const batch = collate(examples.slice(start, start + evalBatchSize), {
             padTokenId: tokenizer.padTokenId ?? 0,
@@ -108,13 +111,12 @@ export function glueTask(config: GlueTaskConfig): Task {
           examples.map((e) => e.label as number),
         ).metrics;
       };
-      const record = (subnet: SubnetConfig) => Object.fromEntries(Object.entries(subnet));
       /** Scores `subnet` on a dev file, with progress events under `role`. */
-      const scoreOn = (subnet: SubnetConfig, role: string, name = devFile) => {
+      const scoreOn = async (subnet: SubnetConfig, role: string, name = devFile) => {
         network.activate(subnet);
         const examples = dev(name);
         return scores(examples, (done) =>
-          context.emit({ type: 'eval.progress', role, subnet: record(subnet), done, total: examples.length }),
+          context.emit({ type: 'eval.progress', role, subnet: subnetRecord(subnet), done, total: examples.length }),
         );
       };
       const devSplits: Array<[string, string, string]> =
@@ -124,25 +126,38 @@ export function glueTask(config: GlueTaskConfig): Task {
               ['dev_mismatched.tsv', '_mm', 'mismatched'],
             ]
           : [[devFile, '', 'dev']];
+      /**
+       * Scores `subnet` as `role` on every dev split, reporting each metric as an event; resolves to
+       * the metrics as `name` names them, with `_mm` for MNLI's mismatched split.
+       */
+      const report = async (subnet: SubnetConfig, role: string, name: (metric: string) => string, epoch?: number) => {
+        const named: Record<string, number> = {};
+        for (const [file, suffix, split] of devSplits) {
+          for (const [metric, value] of Object.entries(await scoreOn(subnet, role, file))) {
+            named[`${name(metric)}${suffix}`] = value;
+            context.emit({
+              type: 'eval.result',
+              subnet: subnetRecord(subnet),
+              metric,
+              value,
+              examples: dev(file).length,
+              role,
+              split,
+              ...(epoch === undefined ? {} : { epoch }),
+            });
+          }
+        }
+        return named;
+      };
       return {
         paddingSide: 'right',
         trainingExamples: () => encodePairs(tokenizer, read('train.tsv', config.maxTrainSamples), config.maxSeqLength),
         async test(subnet, cost) {
-          const result: Record<string, number> = { heuristic_macs: cost.macs / 1e6, heuristic_weights: cost.weights };
-          for (const [name, suffix, split] of devSplits) {
-            for (const [metric, value] of Object.entries(scoreOn(subnet, 'heuristic', name))) {
-              result[`heuristic_${metric}${suffix}`] = value;
-              context.emit({
-                type: 'eval.result',
-                subnet: record(subnet),
-                metric,
-                value,
-                examples: dev(name).length,
-                role: 'heuristic',
-                split,
-              });
-            }
-          }
+          const result: Record<string, number> = {
+            heuristic_macs: cost.macs / 1e6,
+            heuristic_weights: cost.weights,
+            ...(await report(subnet, 'heuristic', (metric) => `heuristic_${metric}`)),
+          };
           context.output.mergeJson('eval_results.json', result);
           return result;
         },
@@ -152,35 +167,17 @@ export function glueTask(config: GlueTaskConfig): Task {
          */
         async evaluate(epoch) {
           const space = network.plan.space;
-          const metrics: Record<string, number> = {};
-          for (const [name, suffix, split] of devSplits) {
-            for (const [role, subnet] of [
-              ['minimum', space.minimal()],
-              ['super', space.maximal()],
-            ] as const) {
-              for (const [metric, value] of Object.entries(scoreOn(subnet, role, name))) {
-                metrics[`eval_${metric}_${role}${suffix}`] = value;
-                context.emit({
-                  type: 'eval.result',
-                  subnet: record(subnet),
-                  metric,
-                  value,
-                  examples: dev(name).length,
-                  role,
-                  split,
-                  ...(epoch === undefined ? {} : { epoch }),
-                });
-              }
-            }
-          }
-          return metrics;
+          return {
+            ...(await report(space.minimal(), 'minimum', (metric) => `eval_${metric}_minimum`, epoch)),
+            ...(await report(space.maximal(), 'super', (metric) => `eval_${metric}_super`, epoch)),
+          };
         },
         objective: () => {
           const metric = glueObjective(taskName);
           return {
             metric,
             examples: dev().length,
-            score: async (subnet) => scoreOn(subnet, 'candidate')[metric],
+            score: async (subnet) => (await scoreOn(subnet, 'candidate'))[metric],
           };
         },
       };

@@ -10,6 +10,8 @@ import {
 import type { LlmTaskConfig } from '../experiment/experiment-config';
 import type { SubnetConfig } from '../nas/search-space';
 import { generationAccuracy } from './generation-accuracy';
+import { subnetRecord } from '../events';
+import { yieldToEventLoop } from '../util/yield-to-event-loop';
 import { ExperimentError, type Task, type TaskContext } from './task';
 import { commonsenseTask, mathTask } from './tasks';
 
@@ -57,9 +59,8 @@ export function llmTask(config: LlmTaskConfig): Task {
     bind(context: TaskContext) {
       const { loaded, network, tokenizer, evalBatchSize } = context;
       if (loaded.kind !== 'causal-lm') throw new ExperimentError(`${config.kind} needs a LLaMA or BLOOM model`);
-      const record = (subnet: SubnetConfig) => Object.fromEntries(Object.entries(subnet));
       /** Generates for `samples` under `subnet` in batches, with progress events, and judges each response. */
-      const accuracyOf = (
+      const accuracyOf = async (
         subnet: SubnetConfig,
         samples: InstructionRecord[],
         progress: { role: string; dataset?: string },
@@ -67,6 +68,7 @@ export function llmTask(config: LlmTaskConfig): Task {
         network.activate(subnet);
         const results: ReturnType<typeof generationAccuracy>['results'] = [];
         for (let start = 0; start < samples.length; start += evalBatchSize) {
+          await yieldToEventLoop();
           context.signal.throwIfAborted();
           const batch = samples.slice(start, start + evalBatchSize);
           const scored = generationAccuracy(
@@ -84,7 +86,7 @@ export function llmTask(config: LlmTaskConfig): Task {
           context.emit({
             type: 'eval.progress',
             ...progress,
-            subnet: record(subnet),
+            subnet: subnetRecord(subnet),
             done: results.length,
             total: samples.length,
           });
@@ -108,13 +110,13 @@ export function llmTask(config: LlmTaskConfig): Task {
           for (const dataset of testSets()) {
             const all = readLlmAdaptersJson(testFile(dataset));
             const samples = config.maxTestSamples === undefined ? all : all.slice(0, config.maxTestSamples);
-            const { accuracy, results } = accuracyOf(subnet, samples, { role: 'test', dataset });
+            const { accuracy, results } = await accuracyOf(subnet, samples, { role: 'test', dataset });
             context.output.writeJson(`heuristic.${dataset}.res.json`, results);
             result[`${prefix}_${dataset}_accuracy`] = accuracy;
             accuracies.push(accuracy);
             context.emit({
               type: 'eval.result',
-              subnet: record(subnet),
+              subnet: subnetRecord(subnet),
               metric: 'accuracy',
               value: accuracy,
               examples: samples.length,
@@ -132,7 +134,7 @@ export function llmTask(config: LlmTaskConfig): Task {
             metric: 'accuracy',
             examples: validation.length,
             // The dataset of each held-out record is inferred from its label, as LoNAS's search does.
-            score: async (subnet) => accuracyOf(subnet, validation, { role: 'candidate' }).accuracy,
+            score: async (subnet) => (await accuracyOf(subnet, validation, { role: 'candidate' })).accuracy,
           };
         },
       };

@@ -19,9 +19,10 @@ export function textTask(config: TextTaskConfig): Task {
         throw new ExperimentError('plain text training has no evaluation, test or search');
       }
     },
-    bind({ tokenizer }) {
+    bind({ tokenizer, loaded }) {
       return {
-        paddingSide: 'left',
+        // BERT's pooler reads the first position: a classifier's batches pad on the right.
+        paddingSide: loaded.kind === 'causal-lm' ? 'left' : 'right',
         trainingExamples: (): Example[] =>
           readTextFile(config.trainFile).map((r) => {
             const { ids, typeIds } = tokenizer.addSpecialTokens(

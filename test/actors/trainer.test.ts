@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
-import { from } from 'rxjs';
-import { evaluate, lossScore } from '../../actors/evaluator';
 import { train } from '../../actors/trainer';
 import { selectBackend } from '../../src/backend';
 import type { LonasEvent, TrainStepEvent } from '../../src/events';
@@ -63,22 +61,6 @@ describe('the trainer actor', () => {
         .filter((f) => f.startsWith('checkpoint-'))
         .sort(),
     ).toEqual(['checkpoint-12', 'checkpoint-18']);
-    loaded.model.dispose();
-  });
-
-  it('evaluates a subnet on a stream of batches', async () => {
-    const { input, network, loaded } = tinyTraining(tiny.path('llama'), `${tiny.folder}/eval`);
-    const batches = from([0, 1].map((b) => input.collate(input.examples.slice(4 * b, 4 * b + 4))));
-    const result = await evaluate({
-      network,
-      subnet: network.plan.space.minimal(),
-      batches,
-      metric: 'loss',
-      score: lossScore(input.loss),
-    });
-    expect(result).toMatchObject({ type: 'eval.result', metric: 'loss', examples: 8 });
-    expect(result.value).toBeGreaterThan(0);
-    expect(network.subnet).toEqual(network.plan.space.minimal());
     loaded.model.dispose();
   });
 });

@@ -45,7 +45,10 @@ export async function runExperimentCommand(
   showSearchProgress(run.events$);
   let stoppedBy: keyof typeof SIGNAL_EXIT | undefined;
   const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
-    stoppedBy ??= signal;
+    // A second signal does not wait for the run to wind down.
+    if (stoppedBy !== undefined) process.exit(SIGNAL_EXIT[signal]);
+    stoppedBy = signal;
+    say(`${signal}: stopping after the current step (send it again to exit at once)`);
     run.stop();
   };
   const onInterrupt = () => onSignal('SIGINT');

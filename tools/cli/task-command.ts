@@ -1,6 +1,8 @@
 import type { Command } from './command';
 import { runExperimentCommand } from './run-experiment-command';
-import { taskSettings, taskUsage, type Family } from './task-settings';
+import type { Family } from './task-flags';
+import { taskSettings } from './task-settings';
+import { taskUsage } from './task-usage';
 
 /** `lonas commonsense|math|glue`: LoNAS's run_<family>.py command lines, mapped to an experiment. */
 export function taskCommand(family: Family): Command {

@@ -1,4 +1,5 @@
 import { parseFlags, UsageError, type Command } from './command';
+import { choice, integer, nonNegative, optionalInteger } from './flag-values';
 import { liveFlagOptions, liveFlagsUsage } from './live-flags';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 import { runExperimentCommand } from './run-experiment-command';
@@ -30,13 +31,6 @@ ${loraFlagsUsage}
 
 SIGINT or SIGTERM checkpoints after the current micro-step and stops; --resume continues.`;
 
-function integer(value: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${value}'`);
-  return n;
-}
-
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train a super-adapter on a text file (checkpoints, resume)',
@@ -55,7 +49,7 @@ export const trainCommand: Command = {
       weight_decay: { type: 'string' },
       optim: { type: 'string' },
       seed: { type: 'string' },
-      save_strategy: { type: 'string', default: 'epoch' },
+      save_strategy: { type: 'string' },
       save_total_limit: { type: 'string' },
       resume: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
@@ -68,14 +62,6 @@ export const trainCommand: Command = {
     if (model === undefined || nncf === undefined || trainFile === undefined || outputDir === undefined) {
       throw new UsageError('--model_name_or_path, --nncf_config, --train_file and --output_dir are required');
     }
-    if (values.save_strategy !== 'epoch' && values.save_strategy !== 'no') {
-      throw new UsageError(`--save_strategy must be epoch or no, got '${values.save_strategy}'`);
-    }
-    if (values.optim !== undefined && values.optim !== 'adamw_torch' && values.optim !== 'adamw_hf') {
-      throw new UsageError(`--optim must be adamw_torch or adamw_hf, got '${values.optim}'`);
-    }
-    const weightDecay = values.weight_decay === undefined ? 0 : Number(values.weight_decay);
-    if (!(weightDecay >= 0)) throw new UsageError(`--weight_decay must be a number >= 0, got '${values.weight_decay}'`);
     return runExperimentCommand(
       'train',
       {
@@ -87,20 +73,14 @@ export const trainCommand: Command = {
         phases: { train: true, eval: false, test: false, search: false },
         lora: loraFlags(values),
         training: {
-          batchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 4),
-          gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1),
-          epochs:
-            values.num_train_epochs === undefined
-              ? undefined
-              : integer(values.num_train_epochs, '--num_train_epochs', 1),
-          seed: integer(values.seed, '--seed', 0, 0),
-          weightDecay,
-          optim: values.optim ?? 'adamw_torch',
-          saveStrategy: values.save_strategy,
-          saveTotalLimit:
-            values.save_total_limit === undefined
-              ? undefined
-              : integer(values.save_total_limit, '--save_total_limit', 1),
+          batchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 4, 1),
+          gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1, 1),
+          epochs: optionalInteger(values.num_train_epochs, '--num_train_epochs', 1),
+          seed: integer(values.seed, '--seed', 0),
+          weightDecay: nonNegative(values.weight_decay, '--weight_decay'),
+          optim: choice(values.optim, '--optim', ['adamw_torch', 'adamw_hf'], 'adamw_torch'),
+          saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no'], 'epoch'),
+          saveTotalLimit: optionalInteger(values.save_total_limit, '--save_total_limit', 1),
           resume: values.resume,
           evaluationStrategy: 'no',
         },
