@@ -10,6 +10,7 @@ import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SuperNetwork } from '../src/nas/super-network';
 import { AdamW, clipByGlobalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
+import { DivergedError, firstNonFinite } from '../src/train/finite';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
 import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
 import type { Stage } from '../src/train/schedule';
@@ -161,6 +162,14 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     globalStep,
   });
 
+  let lastCheckpoint: string | undefined = resumeFrom;
+  /** The error that stops a run gone non-finite, where it happened and what is left to resume from. */
+  const diverged = (what: string) =>
+    new DivergedError(
+      `training diverged at epoch ${epoch + 1}, micro-step ${batch + 1}: ${what}; ` +
+        (lastCheckpoint === undefined ? 'no checkpoint was written' : `the last good checkpoint is ${lastCheckpoint}`),
+    );
+
   /** Saves the run so that it resumes at micro-batch `next.batch` of epoch `next.epoch`. */
   const checkpoint = (reason: 'epoch' | 'signal', next: { epoch: number; batch: number }) => {
     const folder = writeCheckpoint(
@@ -194,6 +203,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
       },
       input.saveTotalLimit,
     );
+    lastCheckpoint = folder;
     emit({ type: 'train.checkpoint', folder, epoch, globalStep, reason });
   };
 
@@ -220,6 +230,10 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         const loss = value.dataSync()[0] * accumulation;
         value.dispose();
         const gradients = variables.map((v) => grads[v.name]);
+        if (!Number.isFinite(loss)) {
+          tf.dispose(gradients);
+          throw diverged(`the loss is ${loss}`);
+        }
         if (accumulated === undefined) {
           accumulated = gradients;
         } else {
@@ -233,8 +247,14 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         const windowFull =
           (globalStep + 1) % accumulation === 0 || (stepsPerEpoch <= accumulation && batch + 1 === stepsPerEpoch);
         if (windowFull) {
-          const { clipped } = clipByGlobalNorm(accumulated, input.maxGradNorm ?? 1);
+          const { clipped, norm } = clipByGlobalNorm(accumulated, input.maxGradNorm ?? 1);
+          if (!Number.isFinite(norm)) {
+            tf.dispose(clipped);
+            throw diverged(`the gradient norm is ${norm}`);
+          }
           optimizer.apply(clipped, lr);
+          const broken = firstNonFinite(variables);
+          if (broken >= 0) throw diverged(`the update made '${variables[broken].name}' non-finite`);
           tf.dispose([...clipped, ...accumulated]);
           accumulated = undefined;
           accumulatedCount = 0;

@@ -289,7 +289,7 @@ describe('lonas commonsense, math and glue on generated data', () => {
     expect((await cli(base)).stderr).toContain('nothing to do: give --do_train, --do_test and/or --do_search');
     const missing = await cli([...base, '--do_test', '--datasets_dir', data, '--test_datasets', 'piqa']);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toContain('no test sets found');
+    expect(missing.stderr).toContain(`--test_datasets: no 'piqa' (expected ${path.join(data, 'piqa', 'test.json')})`);
   });
 });
 

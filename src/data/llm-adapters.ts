@@ -37,6 +37,16 @@ export function readLlmAdaptersJson(file: string): InstructionRecord[] {
   });
 }
 
+/**
+ * Records to be scored (a test set, the search's validation records): at least one, each with a
+ * gold `answer` — a missing one would compare equal to an empty prediction and score as right.
+ */
+export function checkScoredRecords(records: InstructionRecord[], file: string, what: string): void {
+  if (records.length === 0) throw new DataError(`${file}: ${what} has no records`);
+  const missing = records.findIndex((r) => r.answer.trim() === '');
+  if (missing >= 0) throw new DataError(`${file}: record ${missing} has no "answer" (${what} needs one per record)`);
+}
+
 const indent = (n: number) => ' '.repeat(n);
 
 /**

@@ -4,6 +4,7 @@ import * as path from 'path';
 import type { LoraPlan } from '../nas/elastic-plan';
 import type { SuperNetwork } from '../nas/super-network';
 import type { SubnetConfig } from '../nas/search-space';
+import { firstNonFinite } from '../train/finite';
 import { writeFileAtomic } from './atomic-write';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors';
 
@@ -171,6 +172,9 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
       }
       if (a === undefined || b === undefined)
         throw new AdapterError(`${where}: '${modulePath}' lacks lora_A or lora_B`);
+      if (firstNonFinite([a, b]) >= 0) {
+        throw new AdapterError(`${where}: '${modulePath}' holds NaN or infinite values (a diverged run?)`);
+      }
       const rank = a.shape[0];
       if (
         a.shape[1] !== layer.inFeatures ||
@@ -202,6 +206,7 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
       tf.dispose([newA, newB]);
     }
     for (const [name, tensor] of adapter.saved) {
+      if (firstNonFinite([tensor]) >= 0) throw new AdapterError(`${where}: '${name}' holds NaN or infinite values`);
       const [, modulePath, part] = /^(.*)\.(weight|bias)$/.exec(name) ?? [];
       const variable = network.savedModules.get(modulePath)?.[part as 'weight' | 'bias'];
       if (variable === undefined)

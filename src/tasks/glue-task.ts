@@ -69,6 +69,10 @@ export function glueTask(config: GlueTaskConfig): Task {
       ];
       for (const name of needed) {
         if (!fs.existsSync(file(name))) throw new ExperimentError(`${file(name)}: no such file (GLUE ${taskName})`);
+        if (read(name).length === 0) throw new ExperimentError(`${file(name)}: no examples`);
+      }
+      if (config.maxTestSamples !== undefined && config.maxTestSamples < 1) {
+        throw new ExperimentError(`--max_test_samples must be at least 1, got ${config.maxTestSamples}`);
       }
     },
     adaptCheckpoint: (checkpoint) => withLabels(checkpoint, glueLabelCount(taskName)),

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  checkScoredRecords,
   evaluationPrompt,
   readLlmAdaptersJson,
   splitValidation,
@@ -25,6 +26,13 @@ export function llmTask(config: LlmTaskConfig): Task {
   const testSets = () => {
     const wanted = config.testDatasets ?? family.datasets;
     const present = wanted.filter((d) => fs.existsSync(testFile(d)));
+    // Sets named on purpose must all be there; LoNAS's own list is taken as far as it is present.
+    const absent = config.testDatasets?.filter((d) => !present.includes(d)) ?? [];
+    if (absent.length > 0) {
+      throw new ExperimentError(
+        `--test_datasets: no ${absent.map((d) => `'${d}'`).join(', ')} (expected ${absent.map(testFile).join(', ')})`,
+      );
+    }
     if (present.length === 0) {
       throw new ExperimentError(
         `no test sets found: expected ${config.datasetsDir}/<name>/test.json for ${wanted.join(', ')}`,
@@ -54,7 +62,15 @@ export function llmTask(config: LlmTaskConfig): Task {
       if (phases.search && config.valSetSize <= 0) {
         throw new ExperimentError('search needs --val_set_size > 0 (held-out training records)');
       }
-      if (phases.test) testSets();
+      if (config.maxTestSamples !== undefined && config.maxTestSamples < 1) {
+        throw new ExperimentError(`--max_test_samples must be at least 1, got ${config.maxTestSamples}`);
+      }
+      if (phases.search) checkScoredRecords(split().validation, config.datasetPath as string, 'the validation set');
+      if (phases.test) {
+        for (const dataset of testSets()) {
+          checkScoredRecords(readLlmAdaptersJson(testFile(dataset)), testFile(dataset), `test set ${dataset}`);
+        }
+      }
     },
     bind(context: TaskContext) {
       const { loaded, network, tokenizer, evalBatchSize } = context;

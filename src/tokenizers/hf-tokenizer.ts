@@ -77,6 +77,7 @@ export class HfTokenizer implements TextTokenizer {
 
   decode(ids: number[], options: { skipSpecialTokens?: boolean } = {}): string {
     const kept = options.skipSpecialTokens ? ids.filter((id) => !this.specialIds.has(id)) : ids;
-    return this.tokenizer.decode(kept, { skip_special_tokens: false });
+    // Nothing to decode (a generation of only special tokens) is the empty text, not an error.
+    return kept.length === 0 ? '' : this.tokenizer.decode(kept, { skip_special_tokens: false });
   }
 }

@@ -25,6 +25,15 @@ describe('tokenizers of the tiny checkpoints', () => {
     expect(tokenizer.addSpecialTokens(ids).ids).toEqual([1, ...ids]);
   });
 
+  it('decodes a generation of only special tokens, or none, to the empty text', () => {
+    for (const family of ['llama', 'bert'] as const) {
+      const tokenizer = loadTokenizer(tiny.path(family));
+      const specials = tokenizer.addSpecialTokens([]).ids;
+      expect(tokenizer.decode(specials, { skipSpecialTokens: true })).toBe('');
+      expect(tokenizer.decode([], { skipSpecialTokens: true })).toBe('');
+    }
+  });
+
   it('BERT-style: [CLS] a [SEP] b [SEP] with type ids, [UNK] for unknown pieces', () => {
     const tokenizer = loadTokenizer(tiny.path('bert'));
     const { ids, typeIds } = tokenizer.addSpecialTokens(tokenizer.tokenize('cat'), tokenizer.tokenize('dog'));
