@@ -8,6 +8,7 @@ import { search } from './search';
 import { train } from './trainer';
 import { experimentMachine, type ExperimentResults } from '../machines/experiment';
 import { subnetRecord, type LonasEvent } from '../src/events';
+import { fingerprint } from '../src/util/fingerprint';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
@@ -209,6 +210,12 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             accDelta: plan.accDelta,
             outputDir,
             before,
+            identity: {
+              adapter: fingerprint(...network.trainableVariables().map((v) => v.dataSync())),
+              'validation data and evaluation settings': objective.fingerprint,
+              'search space': fingerprint(space.groups),
+              'search settings': fingerprint({ ...nas().nncf.bootstrapNAS.search, num_evals: undefined }),
+            },
             // The maximal subnet was just scored on the same set: the search's first evaluation.
             scored: [{ subnet: space.maximal(), accuracy: before.val_maximal_accuracy }],
             signal: abort.signal,

@@ -33,6 +33,11 @@ export interface SearchInput {
   outputDir: string;
   /** Aborted to stop between candidates; the caches keep what was evaluated, so the search resumes. */
   signal?: AbortSignal;
+  /**
+   * What the scores depend on (the adapter, the validation data and settings, the search space),
+   * recorded with the caches: caches written for other values are discarded, never reused.
+   */
+  identity?: Record<string, string>;
   /** Subnets already scored on the same objective (the caches take them unless they hold them). */
   scored?: Array<{ subnet: SubnetConfig; accuracy: number }>;
   /** Measurements taken before the search (e.g. val_heuristic_accuracy), recorded in search_summary.json. */
@@ -58,6 +63,28 @@ export interface SearchResult {
  * (the front and the hypervolume per generation). "Best" is NNCF's: the cheapest subnet whose
  * accuracy exceeds ref_acc - acc_delta, else the max subnet.
  */
+const IDENTITY = 'search_identity.json';
+const RESULTS_OF_A_RUN = ['cache_MACs.csv', 'cache_top1_acc.csv', 'strategy_state.json'];
+
+/**
+ * Caches and strategy state in `outputDir` from a search on other inputs (or of unknown origin)
+ * are removed; the identity is recorded for this one. Returns why anything was removed.
+ */
+function discardStale(outputDir: string, identity: Record<string, string>): string | undefined {
+  const file = path.join(outputDir, IDENTITY);
+  const present = RESULTS_OF_A_RUN.filter((name) => fs.existsSync(path.join(outputDir, name)));
+  const recorded = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>)
+    : undefined;
+  const differing = Object.keys(identity).filter((key) => recorded?.[key] !== identity[key]);
+  writeFileAtomic(file, `${JSON.stringify(identity, null, 2)}\n`);
+  if (present.length === 0 || differing.length === 0) return undefined;
+  for (const name of present) fs.rmSync(path.join(outputDir, name));
+  return recorded === undefined
+    ? `${present.join(', ')} came from a search of unknown inputs`
+    : `${present.join(', ')} came from a search with another ${differing.join(', ')}`;
+}
+
 export async function search(input: SearchInput): Promise<SearchResult> {
   const { space, strategy, population, outputDir } = input;
   if (population < 1 || population > input.numEvals) {
@@ -66,8 +93,10 @@ export async function search(input: SearchInput): Promise<SearchResult> {
   const emit = (event: LonasEvent) => input.events?.next?.(event);
   const generations = Math.floor(input.numEvals / population);
   fs.mkdirSync(outputDir, { recursive: true });
+  const discarded = input.identity === undefined ? undefined : discardStale(outputDir, input.identity);
   const macsCache = readCacheCsv(path.join(outputDir, 'cache_MACs.csv'));
   const accuracyCache = readCacheCsv(path.join(outputDir, 'cache_top1_acc.csv'));
+  const fromEarlier = accuracyCache.size;
   const subnetOf = (genes: number[]): SubnetConfig =>
     Object.fromEntries(genes.map((g, i) => [i, space.groups[i].widths[g]]));
   const genesOf = (subnet: SubnetConfig) => space.groups.map((group, i) => group.widths.indexOf(subnet[i]));
@@ -145,7 +174,14 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     accuracyCache.set(key, -accuracy);
     writeCaches();
   }
-  emit({ type: 'search.start', algorithm: input.algorithm, numEvals: generations * population, population });
+  emit({
+    type: 'search.start',
+    algorithm: input.algorithm,
+    numEvals: generations * population,
+    population,
+    cached: fromEarlier,
+    ...(discarded === undefined ? {} : { discarded }),
+  });
   const [maximal] = await evaluateGeneration([genesOf(space.maximal())], -1);
   const reference = input.hypervolumeReference ?? [maximal.macs * 1.1, 0];
   // A strategy that saves its state continues from it; the generations it had asked come from the caches.

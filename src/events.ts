@@ -122,6 +122,10 @@ export interface SearchStartEvent {
   algorithm: string;
   numEvals: number;
   population: number;
+  /** Subnets whose scores the caches already hold (a resumed search). */
+  cached: number;
+  /** Why caches of another search in the output folder were discarded, if they were. */
+  discarded?: string;
 }
 
 /** A search point on the front. */

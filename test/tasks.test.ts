@@ -58,7 +58,7 @@ describe('lonas commonsense, math and glue on generated data', () => {
 
   it('commonsense: trains, tests the heuristic subnet and searches, writing every output', async () => {
     const out = path.join(tiny.folder, 'commonsense');
-    const { code, stderr } = await cli([
+    const args = [
       'commonsense',
       '--model_name_or_path',
       tiny.path('llama'),
@@ -85,7 +85,8 @@ describe('lonas commonsense, math and glue on generated data', () => {
       '4',
       '--warmup_steps',
       '100',
-    ]);
+    ];
+    const { code, stderr } = await cli(args);
     expect(stderr).toContain('accepted and ignored: --warmup_steps (the stage schedule has no warm-up)');
     expect(code).toBe(0);
     for (const file of [
@@ -106,6 +107,12 @@ describe('lonas commonsense, math and glue on generated data', () => {
     ]);
     expect(fs.readFileSync(path.join(out, 'search_progression.csv'), 'utf8').trim().split('\n')).toHaveLength(8);
     expect(stderr).toMatch(/Pareto front \(\d+ subnets\):\n +MMACs +of max +accuracy\n/);
+    // Trained again (another seed) into the same folder: the search's caches of the old adapter are not reused.
+    const again = await cli([...args, '--seed', '1']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(
+      'discarded cache_MACs.csv, cache_top1_acc.csv came from a search with another adapter',
+    );
   });
 
   it('math: tests with the last-number rule', async () => {

@@ -9,6 +9,7 @@ import type { SubnetConfig } from '../nas/search-space';
 import { collate, type Example } from '../train/batches';
 import type { TextTokenizer } from '../tokenizers/text-tokenizer';
 import { subnetRecord } from '../events';
+import { fingerprint } from '../util/fingerprint';
 import { yieldToEventLoop } from '../util/yield-to-event-loop';
 import { ExperimentError, type Task, type TaskContext } from './task';
 
@@ -181,6 +182,7 @@ export function glueTask(config: GlueTaskConfig): Task {
           return {
             metric,
             examples: dev().length,
+            fingerprint: fingerprint(dev(), taskName),
             score: async (subnet) => (await scoreOn(subnet, 'candidate'))[metric],
           };
         },

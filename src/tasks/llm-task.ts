@@ -12,6 +12,7 @@ import type { LlmTaskConfig } from '../experiment/experiment-config';
 import type { SubnetConfig } from '../nas/search-space';
 import { generationAccuracy } from './generation-accuracy';
 import { subnetRecord } from '../events';
+import { fingerprint } from '../util/fingerprint';
 import { yieldToEventLoop } from '../util/yield-to-event-loop';
 import { ExperimentError, type Task, type TaskContext } from './task';
 import { commonsenseTask, mathTask } from './tasks';
@@ -149,6 +150,7 @@ export function llmTask(config: LlmTaskConfig): Task {
           return {
             metric: 'accuracy',
             examples: validation.length,
+            fingerprint: fingerprint(validation, config.numBeams, config.maxNewTokens, evalBatchSize),
             // The dataset of each held-out record is inferred from its label, as LoNAS's search does.
             score: async (subnet) => (await accuracyOf(subnet, validation, { role: 'candidate' })).accuracy,
           };

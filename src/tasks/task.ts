@@ -29,6 +29,8 @@ export interface TaskContext {
 export interface TaskObjective {
   metric: string;
   examples: number;
+  /** A hash of what the score depends on besides the adapter: the records and the evaluation settings. */
+  fingerprint: string;
   score(subnet: SubnetConfig): Promise<number>;
 }
 

@@ -6,6 +6,7 @@ import { search, type SearchInput } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
 import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';
 import type { SearchStrategy } from '../../src/search/strategy';
+import type { LonasEvent } from '../../src/events';
 import { hypervolume2d } from '../../src/search/hypervolume';
 import { nonDominatedFronts } from '../../src/search/pareto';
 
@@ -108,6 +109,26 @@ describe('search strategies on an analytic problem', () => {
     expect(resumed.computed).toBe(uninterrupted.computed - 20);
     expect(resumed.front).toEqual(uninterrupted.front);
     expect((await search(problem('NSGA2', out, 48, 8, 3))).computed).toBe(0);
+  });
+
+  it('discards caches of a search on other inputs, and reuses those of the same', async () => {
+    const out = path.join(folder, 'identity');
+    const events: LonasEvent[] = [];
+    const withIdentity = (adapter: string) => ({
+      ...problem('NSGA2', out, 16, 4, 3),
+      identity: { adapter, 'search space': 'zdt1' },
+      events: { next: (event: LonasEvent) => events.push(event) },
+    });
+    const first = await search(withIdentity('a'));
+    expect((await search(withIdentity('a'))).computed).toBe(0);
+    const retrained = await search(withIdentity('b'));
+    expect(retrained.computed).toBe(first.computed);
+    const starts = events.filter((e): e is Extract<LonasEvent, { type: 'search.start' }> => e.type === 'search.start');
+    expect(starts.map((e) => e.cached)).toEqual([0, first.computed, 0]);
+    expect(starts[2].discarded).toBe('cache_MACs.csv, cache_top1_acc.csv came from a search with another adapter');
+    // Caches of unknown origin (no identity recorded beside them) are not trusted either.
+    fs.rmSync(path.join(out, 'search_identity.json'));
+    expect((await search(withIdentity('b'))).computed).toBe(first.computed);
   });
 
   it('continues a strategy from its saved state, not from a replay, when the strategy saves one', async () => {

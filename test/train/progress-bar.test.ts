@@ -32,7 +32,7 @@ describe('the training progress bar', () => {
     const events = new Subject<LonasEvent>();
     const stream = { isTTY: true, write: (text: string) => frames.push(text) } as unknown as NodeJS.WriteStream;
     showSearchProgress(events, stream);
-    events.next({ type: 'search.start', algorithm: 'NSGA2', numEvals: 4, population: 2 });
+    events.next({ type: 'search.start', algorithm: 'NSGA2', numEvals: 4, population: 2, cached: 0 });
     const candidate = (accuracy: number): LonasEvent => ({
       type: 'search.candidate',
       generation: 0,

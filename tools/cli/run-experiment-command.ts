@@ -36,6 +36,8 @@ export async function runExperimentCommand(
   const say = (line: string) => process.stderr.write(`lonas ${command}: ${line}\n`);
   if (show.events) run.events$.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
   run.events$.subscribe((event) => {
+    if (event.type === 'search.start' && event.discarded !== undefined) say(`discarded ${event.discarded}`);
+    if (event.type === 'search.start' && event.cached > 0) say(`resuming the search: ${event.cached} subnets cached`);
     if (event.type !== 'eval.result' || event.role === undefined || event.role === 'candidate') return;
     const where = [event.split, event.epoch === undefined ? undefined : `after epoch ${event.epoch}`].filter(Boolean);
     const what = ROLE_NAMES[event.role] ?? event.role;
