@@ -9,6 +9,7 @@ import { train } from './trainer';
 import { experimentMachine, type ExperimentResults } from '../machines/experiment';
 import { subnetRecord, type LonasEvent } from '../src/events';
 import { fingerprint } from '../src/util/fingerprint';
+import { removeLeftovers } from '../src/io/leftovers';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
@@ -90,6 +91,8 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         nasConfig = readNasConfig(config.nncfConfig);
         validateExperiment(config, task, nasConfig);
         fs.mkdirSync(outputDir, { recursive: true });
+        for (const file of removeLeftovers(outputDir))
+          process.stderr.write(`lonas: removed ${file}, left by a killed run\n`);
         recordEvents(events, outputDir);
       }),
       load: fromPromise(async () => {

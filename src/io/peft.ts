@@ -176,6 +176,13 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
         throw new AdapterError(`${where}: '${modulePath}' holds NaN or infinite values (a diverged run?)`);
       }
       const rank = a.shape[0];
+      const declared = config.rank_pattern?.[modulePath] ?? config.r;
+      if (rank !== declared) {
+        // PEFT builds each layer at its configured rank and refuses tensors of another.
+        throw new AdapterError(
+          `${where}: '${modulePath}' has lora_A of rank ${rank}, but adapter_config.json gives it r = ${declared}`,
+        );
+      }
       if (
         a.shape[1] !== layer.inFeatures ||
         b.shape[0] !== layer.outFeatures ||

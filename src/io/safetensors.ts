@@ -130,6 +130,10 @@ export class SafetensorsFile {
       } catch (error) {
         throw new SafetensorsError(`${path}: header is not valid JSON (${(error as Error).message})`);
       }
+      if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+        const kind = Array.isArray(header) ? 'an array' : header === null ? 'null' : `a ${typeof header}`;
+        throw new SafetensorsError(`${path}: header is ${kind}, expected a JSON object of tensors`);
+      }
       const dataStart = 8 + headerLength;
       const dataSize = size - dataStart;
       const entries = new Map<string, TensorEntry>();

@@ -88,6 +88,15 @@ describe('safetensors', () => {
     const garbage = handMade('garbage.safetensors', {}, Buffer.alloc(0));
     fs.writeFileSync(garbage, Buffer.concat([Buffer.from([2, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{x')]));
     expect(() => SafetensorsFile.open(garbage)).toThrow(/header is not valid JSON/);
+    for (const [json, kind] of [
+      ['[1, 2]  ', 'an array'],
+      ['null    ', 'null'],
+      ['42      ', 'a number'],
+    ]) {
+      const odd = path.join(folder, 'odd.safetensors');
+      fs.writeFileSync(odd, Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(json)]));
+      expect(() => SafetensorsFile.open(odd)).toThrow(`${odd}: header is ${kind}, expected a JSON object of tensors`);
+    }
     expect(() => SafetensorsFile.open(path.join(folder, 'nope.safetensors'))).toThrow(/no such safetensors file/);
   });
 

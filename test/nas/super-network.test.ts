@@ -184,6 +184,12 @@ describe('the elastic super-network', () => {
     network.activate(subnet);
     fresh.network.activate(subnet);
     expect(maxDiff(logits(loaded), logits(fresh.loaded))).toBe(0);
+    // An adapter_config.json whose r disagrees with the tensors is refused, as PEFT refuses it.
+    const configFile = path.join(folder, 'adapter_config.json');
+    fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), r: 8 }));
+    expect(() => loadAdapter(folder, fresh.network)).toThrow(
+      "'bert.encoder.layer.0.attention.self.query' has lora_A of rank 4, but adapter_config.json gives it r = 8",
+    );
   });
 
   it('trains only adapters and modules to save; inactive adapter entries get zero gradients', () => {
