@@ -145,6 +145,11 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           saveTotalLimit: training.saveTotalLimit,
           resume: training.resume,
           adapter: { baseModel: config.model, taskType: need().adapterTaskType },
+          identity: {
+            model: config.model,
+            task: fingerprint(config.task),
+            sampler: fingerprint(nas().nncf.lonas?.sampler ?? {}),
+          },
           stop: trainerStop,
           events,
         });

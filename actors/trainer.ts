@@ -11,6 +11,8 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SuperNetwork } from '../src/nas/super-network';
 import { AdamW, clipByGlobalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
 import { DivergedError, firstNonFinite } from '../src/train/finite';
+import { CheckpointError } from '../src/models/weights';
+import { fingerprint } from '../src/util/fingerprint';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
 import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
 import type { Stage } from '../src/train/schedule';
@@ -42,6 +44,8 @@ export interface TrainerInput {
   /** Continue from the newest checkpoint in outputDir. */
   resume?: boolean;
   adapter: Omit<SaveAdapterOptions, 'subnet'>;
+  /** Settings of the caller's that a resume must match too (the model, the sampler), recorded in checkpoints. */
+  identity?: Record<string, unknown>;
   /**
    * Runs after each epoch, before its checkpoint (transformers' evaluation_strategy "epoch"), in
    * evaluation mode: no dropout; the training subnet is restored afterwards.
@@ -73,6 +77,22 @@ interface TrainerState {
   dropoutRandom: number;
   epochLoss: { sum: number; count: number };
   sinceSample?: { sum: number; count: number };
+  /** The settings the run was started with; a resume must match them. */
+  settings?: Record<string, unknown>;
+}
+
+function readTrainerState(checkpoint: string): TrainerState {
+  const file = path.join(checkpoint, 'trainer_state.json');
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  try {
+    const state = JSON.parse(text) as TrainerState;
+    if (typeof state === 'object' && state !== null && state.version === 1) return state;
+  } catch {
+    // Reported below, with the file named.
+  }
+  throw new CheckpointError(
+    `${file}: ${text.trim() === '' ? 'empty or missing' : 'not a lonas trainer state'}; the checkpoint cannot be resumed`,
+  );
 }
 
 /**
@@ -103,8 +123,35 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
   let state: TrainerState | undefined;
   let accumulated: tf.Tensor[] | undefined;
   const resumeFrom = input.resume ? latestCheckpoint(input.outputDir) : undefined;
+  if (input.resume && resumeFrom === undefined) {
+    throw new CheckpointError(`--resume: no checkpoint in ${input.outputDir} to resume from`);
+  }
+  // What a resumed run must share with the run that wrote the checkpoint, to continue it exactly
+  // (the number of epochs may grow: training on where it stopped).
+  const settings: Record<string, unknown> = {
+    ...input.identity,
+    seed,
+    per_device_train_batch_size: batchSize,
+    gradient_accumulation_steps: accumulation,
+    weight_decay: input.weightDecay ?? 0,
+    optim: input.optim ?? 'adamw_torch',
+    max_grad_norm: input.maxGradNorm ?? 1,
+    'training examples': fingerprint(examples),
+    'stage schedule': fingerprint(input.stages, input.globalSchedule),
+    'LoRA settings and search space': fingerprint(network.plan.lora, network.plan.space.groups),
+  };
   if (resumeFrom !== undefined) {
-    state = JSON.parse(fs.readFileSync(path.join(resumeFrom, 'trainer_state.json'), 'utf8')) as TrainerState;
+    state = readTrainerState(resumeFrom);
+    const differing = Object.keys(settings).filter(
+      (key) => JSON.stringify(state?.settings?.[key]) !== JSON.stringify(settings[key]),
+    );
+    if (differing.length > 0) {
+      const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
+      throw new CheckpointError(
+        `--resume: ${resumeFrom} was written with other settings: ` +
+          differing.map((key) => `${key} ${show(state?.settings?.[key])} (now ${show(settings[key])})`).join('; '),
+      );
+    }
     loadAdapter(path.join(resumeFrom, 'adapter'), network);
     const tensors = SafetensorsFile.open(path.join(resumeFrom, 'optimizer.safetensors'));
     const read = (name: string, like: tf.Tensor) => tf.tensor(tensors.read(name).data, like.shape);
@@ -160,6 +207,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     totalSteps: epochs * stepsPerEpoch,
     examples: examples.length,
     globalStep,
+    ...(resumeFrom === undefined ? {} : { resumedFrom: resumeFrom }),
   });
 
   let lastCheckpoint: string | undefined = resumeFrom;
@@ -198,6 +246,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           dropoutRandom: dropoutRandom.state,
           epochLoss,
           sinceSample,
+          settings,
         };
         writeFileAtomic(path.join(dir, 'trainer_state.json'), `${JSON.stringify(saved)}\n`);
       },

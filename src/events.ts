@@ -20,6 +20,8 @@ export interface TrainStartEvent {
   examples: number;
   /** Micro-steps already done: above 0 when resuming. */
   globalStep: number;
+  /** The checkpoint a resumed attempt starts from: where it begins in events.jsonl. */
+  resumedFrom?: string;
 }
 
 /** One micro-step of training. */

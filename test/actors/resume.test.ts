@@ -126,4 +126,33 @@ describe('interrupted training resumes exactly', () => {
     expect(losses).toEqual(referenceLosses.slice(stoppedAt));
     expect(maxDifference(reference, adapterTensors(output))).toBeLessThan(1e-6);
   });
+
+  it('refuses a resume with other settings, naming them; and says when there is nothing to resume', async () => {
+    const refused = async (args: string[]) => {
+      const child = spawn(process.execPath, [lonas, 'train', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      return { code, stderr };
+    };
+    const output = path.join(tiny.folder, 'uninterrupted');
+    const other = await refused([...common(output), '--resume', '--per_device_train_batch_size', '2', '--seed', '8']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/--resume: .*checkpoint-\d+ was written with other settings: /);
+    expect(other.stderr).toContain('seed 7 (now 8)');
+    expect(other.stderr).toContain('per_device_train_batch_size 4 (now 2)');
+    const nothing = await refused([...common(path.join(tiny.folder, 'never-trained')), '--resume']);
+    expect(nothing.stderr).toContain(`--resume: no checkpoint in ${path.join(tiny.folder, 'never-trained')}`);
+    const damaged = path.join(tiny.folder, 'damaged');
+    fs.cpSync(output, damaged, { recursive: true });
+    const newest = fs
+      .readdirSync(damaged)
+      .filter((name) => name.startsWith('checkpoint-'))
+      .sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)))
+      .at(-1) as string;
+    fs.writeFileSync(path.join(damaged, newest, 'trainer_state.json'), '');
+    expect((await refused([...common(damaged), '--resume'])).stderr).toContain(
+      `${path.join(damaged, newest, 'trainer_state.json')}: empty or missing; the checkpoint cannot be resumed`,
+    );
+  });
 });
