@@ -10,6 +10,7 @@ import { experimentMachine, type ExperimentResults } from '../machines/experimen
 import { subnetRecord, type LonasEvent } from '../src/events';
 import { fingerprint } from '../src/util/fingerprint';
 import { removeLeftovers } from '../src/io/leftovers';
+import { claimForTraining, lockOutputDir } from '../src/io/output-dir';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
@@ -61,6 +62,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   let maxMacs: number | undefined;
   const { outputDir } = config;
 
+  let releaseOutputDir: (() => void) | undefined;
   const written = new Set<string>();
   const output: TaskOutput = {
     writeJson: (name, value) => {
@@ -91,6 +93,13 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         nasConfig = readNasConfig(config.nncfConfig);
         validateExperiment(config, task, nasConfig);
         fs.mkdirSync(outputDir, { recursive: true });
+        releaseOutputDir = lockOutputDir(outputDir);
+        if (phases.train) {
+          claimForTraining(outputDir, {
+            resume: config.training.resume,
+            overwrite: config.overwriteOutputDir ?? false,
+          });
+        }
         for (const file of removeLeftovers(outputDir))
           process.stderr.write(`lonas: removed ${file}, left by a killed run\n`);
         recordEvents(events, outputDir);
@@ -239,9 +248,13 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   // Events start after validation, a promise away: a caller that subscribes on return sees them all.
   const actor = createActor(machine, { input: phases }).start();
   const result = (async (): Promise<ExperimentOutcome> => {
-    const outcome = await toPromise(actor);
-    events.complete();
-    return { ...outcome, maxMacs };
+    try {
+      const outcome = await toPromise(actor);
+      return { ...outcome, maxMacs };
+    } finally {
+      releaseOutputDir?.();
+      events.complete();
+    }
   })();
   return { events$: events.asObservable(), result, stop: () => actor.send({ type: 'STOP' }) };
 }

@@ -1,13 +1,22 @@
+import { createHash, timingSafeEqual } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
 import type { Observable, Subscription } from 'rxjs';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { packagePath } from '../src/backend/build-artifacts';
 import type { LonasEvent } from '../src/events';
 import { LiveState } from '../src/live/live-state';
-import { parseClientMessage, topicOf, TOPICS, type ServerMessage, type Topic } from '../src/live/protocol';
+import {
+  isEvent,
+  parseClientMessage,
+  topicOf,
+  TOPICS,
+  truncate,
+  type ServerMessage,
+  type Topic,
+} from '../src/live/protocol';
 
 export interface LiveServerOptions {
   /** Default 127.0.0.1; any other address needs a token. */
@@ -19,7 +28,20 @@ export interface LiveServerOptions {
   run?: Record<string, unknown>;
   /** Bytes a client may have queued before its messages are dropped (default 1 MiB). */
   maxBufferedBytes?: number;
+  /** Invalid messages a client may send within `invalidWindowMs` before it is closed (default 32). */
+  maxInvalidMessages?: number;
+  /** Failed token attempts a remote address may make within `failureWindowMs` before it gets 429 (default 10). */
+  maxFailedAttempts?: number;
 }
+
+/** The window over which invalid client messages are counted. */
+const INVALID_WINDOW_MS = 60_000;
+/** The window over which failed token attempts are counted, per remote address. */
+const FAILURE_WINDOW_MS = 60_000;
+/** Remote addresses whose failed attempts are remembered (the oldest is forgotten first). */
+const MAX_TRACKED_ADDRESSES = 1024;
+/** Largest WebSocket frame a client may send; a larger one closes its connection (1009). */
+const MAX_PAYLOAD = 64 * 1024;
 
 export class LiveSecurityError extends Error {
   constructor(message: string) {
@@ -29,6 +51,24 @@ export class LiveSecurityError extends Error {
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+/** Host names a request may name on a loopback server (`localhost` and its subdomains resolve to it). */
+const LOOPBACK_NAME = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost|[a-z0-9-]+\.localhost)\.?$/i;
+const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+/** The host name of a Host header or origin's authority, without port or brackets (lowercase). */
+function hostName(authority: string): string {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(authority);
+  if (bracketed !== null) return bracketed[1].toLowerCase();
+  // An unbracketed IPv6 address (several colons) has no port.
+  if ((authority.match(/:/g) ?? []).length > 1) return authority.toLowerCase();
+  return authority.replace(/:\d*$/, '').toLowerCase();
+}
+
+/** A text frame's payload as a string (ws hands it over as one or several buffers). */
+const textOf = (data: RawData): string =>
+  (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer)).toString('utf8');
+
+const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 
 const assetFolder = packagePath('tools', 'dashboard');
 
@@ -46,7 +86,12 @@ interface Client {
   socket: WebSocket;
   topics: Set<Topic>;
   dropped: number;
+  /** When each of its recent invalid messages came (within the window). */
+  invalid: number[];
 }
+
+/** Why a request is refused before any token is looked at, as an HTTP status and a line. */
+type Refusal = { status: number; reason: string; headers?: Record<string, string> };
 
 /**
  * Broadcasts a run's events over WebSocket. A client first gets the state so far (run settings,
@@ -54,10 +99,19 @@ interface Client {
  * whose socket has more than `maxBufferedBytes` queued has messages dropped (and is told how many
  * once it catches up) instead of growing memory or blocking the emitter. Loopback only unless a
  * token is given. Over HTTP the same port serves the dashboard (/) and the state as JSON (/state).
+ *
+ * Nothing a client sends can end or slow the run: client messages are validated (never thrown
+ * on), answered within the same backlog bound as events, and a client that keeps sending invalid
+ * ones is closed. Requests must name a loopback host or the bound address (no DNS rebinding),
+ * come from the page's own origin or none (no other web page), use GET, and present the token
+ * when there is one (compared in constant time; an address that keeps failing gets 429).
  */
 export class LiveServer {
   private readonly clients = new Set<Client>();
   private readonly state: LiveState;
+  private readonly token?: Buffer;
+  /** Failed token attempts per remote address, oldest address first. */
+  private readonly failures = new Map<string, number[]>();
   private sequence = 0;
   private subscription?: Subscription;
 
@@ -67,6 +121,7 @@ export class LiveServer {
     private readonly options: LiveServerOptions,
   ) {
     this.state = new LiveState(options.run);
+    if (options.token !== undefined && options.token !== '') this.token = digest(options.token);
   }
 
   static async start(events: Observable<LonasEvent>, options: LiveServerOptions): Promise<LiveServer> {
@@ -77,11 +132,16 @@ export class LiveServer {
       );
     }
     const server = http.createServer((request, response) => live.serveHttp(request, response));
-    const sockets = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+    const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
     const live = new LiveServer(server, sockets, { ...options, host });
     server.on('upgrade', (request, socket, head) => {
-      if (!live.authorised(request)) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.on('error', () => undefined);
+      const refusal = live.refuse(request);
+      if (refusal !== undefined) {
+        const headers = Object.entries(refusal.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`);
+        socket.end(
+          `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\n${headers.join('')}Connection: close\r\n\r\n`,
+        );
         return;
       }
       sockets.handleUpgrade(request, socket, head, (ws) => live.join(ws));
@@ -103,19 +163,89 @@ export class LiveServer {
     return `ws://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
   }
 
-  private authorised(request: http.IncomingMessage): boolean {
-    if (this.options.token === undefined) return true;
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const bearer = request.headers.authorization?.replace(/^Bearer\s+/i, '');
-    return url.searchParams.get('token') === this.options.token || bearer === this.options.token;
+  /** Whether a request's Host (or an Origin's host) names this server rather than some other site. */
+  private ownHost(name: string): boolean {
+    const bound = (this.options.host as string).toLowerCase();
+    if (LOOPBACK.test(bound) || WILDCARD.has(bound)) {
+      if (LOOPBACK_NAME.test(name)) return true;
+    }
+    if (name === bound.replace(/^\[|\]$/g, '')) return true;
+    // Bound to every address (which needs a token): the machine's names are not known here, and
+    // a rebinding page cannot present the token.
+    return WILDCARD.has(bound) && this.token !== undefined;
+  }
+
+  /** Why a request is refused (undefined: it is served). */
+  private refuse(request: http.IncomingMessage): Refusal | undefined {
+    const host = request.headers.host;
+    if (host === undefined || !this.ownHost(hostName(host))) {
+      return {
+        status: 421,
+        reason: `this server does not answer for host ${truncate(JSON.stringify(host ?? null), 80)}`,
+      };
+    }
+    const origin = request.headers.origin;
+    // Browsers send Origin with WebSocket handshakes and cross-site requests: only the dashboard,
+    // served from this same host and port, may connect. Non-browser clients send none.
+    if (origin !== undefined && origin !== `http://${host}` && origin !== `https://${host}`) {
+      return { status: 403, reason: `origin ${truncate(JSON.stringify(origin), 80)} is not this server's` };
+    }
+    if (request.method !== 'GET') {
+      return {
+        status: 405,
+        reason: `${truncate(request.method ?? '', 20)} is not served: only GET`,
+        headers: { allow: 'GET' },
+      };
+    }
+    if (this.token === undefined) return undefined;
+    const address = request.socket.remoteAddress ?? '';
+    const now = Date.now();
+    const failures = (this.failures.get(address) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
+    if (failures.length >= (this.options.maxFailedAttempts ?? 10)) {
+      return { status: 429, reason: 'too many failed token attempts: wait a minute', headers: { 'retry-after': '60' } };
+    }
+    if (this.presentsToken(request)) return undefined;
+    this.failures.delete(address);
+    this.failures.set(address, [...failures, now]);
+    if (this.failures.size > MAX_TRACKED_ADDRESSES) this.failures.delete(this.failures.keys().next().value as string);
+    return { status: 401, reason: 'wrong or missing token' };
+  }
+
+  /** Whether the request carries the token (as ?token= or a Bearer header), compared in constant time. */
+  private presentsToken(request: http.IncomingMessage): boolean {
+    const token = this.token as Buffer;
+    let query: string | null = null;
+    try {
+      query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+    } catch {
+      // an unparseable URL carries no token
+    }
+    const header = request.headers.authorization;
+    const bearer = header === undefined ? undefined : /^Bearer\s+(.*)$/is.exec(header)?.[1];
+    // Hashes have equal lengths, so timingSafeEqual compares them without leaking the token's length.
+    const matches = (candidate: string | null | undefined) =>
+      typeof candidate === 'string' && timingSafeEqual(digest(candidate), token);
+    // Both compared, so the time taken does not say which one was given.
+    const byQuery = matches(query);
+    const byHeader = matches(bearer);
+    return byQuery || byHeader;
   }
 
   private serveHttp(request: http.IncomingMessage, response: http.ServerResponse): void {
-    if (!this.authorised(request)) {
-      response.writeHead(401).end();
+    const refusal = this.refuse(request);
+    if (refusal !== undefined) {
+      response
+        .writeHead(refusal.status, { 'content-type': 'text/plain', ...refusal.headers })
+        .end(`${refusal.reason}\n`);
       return;
     }
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    let pathname: string;
+    try {
+      pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+      return;
+    }
     if (pathname === '/state') {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.state.current));
       return;
@@ -131,25 +261,47 @@ export class LiveServer {
   }
 
   private join(socket: WebSocket): void {
-    const client: Client = { socket, topics: new Set(TOPICS), dropped: 0 };
+    const client: Client = { socket, topics: new Set(TOPICS), dropped: 0, invalid: [] };
     this.clients.add(client);
     this.send(client, { type: 'state', state: this.state.current }, true);
-    socket.on('message', (data) => {
-      const message = parseClientMessage(data.toString());
-      if (typeof message === 'string') {
-        this.send(client, { type: 'error', message }, true);
-        return;
-      }
-      for (const topic of message.topics) {
-        if (message.type === 'subscribe') client.topics.add(topic);
-        else client.topics.delete(topic);
+    socket.on('message', (data, isBinary) => {
+      try {
+        this.receive(client, data, isBinary);
+      } catch {
+        // Validation never throws; should anything else, the client goes, never the run.
+        this.clients.delete(client);
+        socket.terminate();
       }
     });
     socket.on('close', () => this.clients.delete(client));
     socket.on('error', () => this.clients.delete(client));
   }
 
-  /** Sends unless the client lags; `always` is for replies and the state, which are never dropped. */
+  private receive(client: Client, data: RawData, isBinary: boolean): void {
+    const text = isBinary ? undefined : textOf(data);
+    const message =
+      text === undefined ? 'binary messages are not understood: send JSON text' : parseClientMessage(text);
+    if (typeof message !== 'string') {
+      for (const topic of message.topics) {
+        if (message.type === 'subscribe') client.topics.add(topic);
+        else client.topics.delete(topic);
+      }
+      return;
+    }
+    const now = Date.now();
+    client.invalid = client.invalid.filter((t) => now - t < INVALID_WINDOW_MS);
+    client.invalid.push(now);
+    const limit = this.options.maxInvalidMessages ?? 32;
+    if (client.invalid.length > limit) {
+      this.clients.delete(client);
+      client.socket.close(1008, `more than ${limit} invalid messages`);
+      return;
+    }
+    // Replies count against the same backlog bound as events: a client that does not read them loses them.
+    this.send(client, { type: 'error', message });
+  }
+
+  /** Sends unless the client lags; `always` is for the state, which is never dropped. */
   private send(client: Client, message: ServerMessage, always = false): void {
     if (client.socket.readyState !== client.socket.OPEN) return;
     const limit = this.options.maxBufferedBytes ?? 1 << 20;
@@ -165,6 +317,8 @@ export class LiveServer {
   }
 
   private broadcast(event: LonasEvent): void {
+    // Events come from the run (or a recording already checked): one of no known type is skipped.
+    if (!isEvent(event)) return;
     this.state.apply(event);
     const message: ServerMessage = { type: 'event', seq: ++this.sequence, event };
     const topic = topicOf(event);

@@ -88,6 +88,9 @@ describe('lonas generate', () => {
     const beams = await cli(['generate', '--model', tiny.path('llama'), '--num_beams', '0']);
     expect(beams.code).toBe(2);
     expect(beams.stderr).toContain("--num_beams must be a positive integer, got '0'");
+    const long = await cli(['generate', '--model', tiny.path('llama'), '--prompt', 'the cat '.repeat(400)]);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/the prompt's \d+ tokens plus --max_new_tokens \d+ exceed the model's \d+ positions/);
     const missing = await cli(['generate', '--model', `${tiny.folder}/nothing-here`]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nothing-here: no such model folder or checkpoint file');
@@ -121,6 +124,20 @@ describe('lonas cost and export', () => {
   const tiny = makeTinyCheckpoints();
   afterAll(() => tiny.remove());
   const root = `${__dirname}/..`;
+
+  it('says in one line what is wrong with a non-JSON --model_config or a --subnet that is not an object', async () => {
+    const bad = path.join(tiny.folder, 'not-a-config.json');
+    fs.writeFileSync(bad, 'not json');
+    const config = `${root}/configs/llama-7b-commonsense.json`;
+    const notJson = await cli(['cost', '--model_config', bad, '--nncf_config', config]);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${bad}: not valid JSON`)]);
+    const model = `${root}/test/fixtures/configs/llama-7b.json`;
+    const nullSubnet = await cli(['cost', '--model_config', model, '--nncf_config', config, '--subnet', 'null']);
+    expect(nullSubnet.code).toBe(2);
+    expect(nullSubnet.stderr).toContain('--subnet must be an object of {group index: width}, got null');
+    expect(nullSubnet.stderr).not.toContain('TypeError');
+  });
 
   it('counts LLaMA-7B from config.json alone: 6.68e9 / 5.59e9 weights, 1.71e12 / 1.43e12 MACs', async () => {
     const cost = async (subnet: string) => {

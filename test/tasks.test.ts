@@ -108,7 +108,7 @@ describe('lonas commonsense, math and glue on generated data', () => {
     expect(fs.readFileSync(path.join(out, 'search_progression.csv'), 'utf8').trim().split('\n')).toHaveLength(8);
     expect(stderr).toMatch(/Pareto front \(\d+ subnets\):\n +MMACs +of max +accuracy\n/);
     // Trained again (another seed) into the same folder: the search's caches of the old adapter are not reused.
-    const again = await cli([...args, '--seed', '1']);
+    const again = await cli([...args, '--seed', '1', '--overwrite_output_dir']);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain(
       'discarded cache_MACs.csv, cache_top1_acc.csv came from a search with another adapter',

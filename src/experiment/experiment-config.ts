@@ -52,6 +52,8 @@ export interface ExperimentConfig {
   /** The NNCF config: search space, stage schedule, search settings, `lonas` section. */
   nncfConfig: string;
   outputDir: string;
+  /** Replace a training run found in `outputDir` (its checkpoints and adapter) instead of refusing it. */
+  overwriteOutputDir?: boolean;
   phases: { train: boolean; eval: boolean; test: boolean; search: boolean };
   /** A trained super-adapter to start from (its adapter_config.json sets the LoRA settings). */
   loraWeights?: string;

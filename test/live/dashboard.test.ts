@@ -121,7 +121,8 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       await browser.close();
     }
     expect(await finished).toBe(0);
-  });
+  }, 300_000); // a real training run and search: generous on a busy machine, and every wait is on the page's data
+
   it('shows evaluation results newest first, the evaluation in progress and the per-epoch curves', async () => {
     const events = new Subject<LonasEvent>();
     const server = await LiveServer.start(events, { port: 0, run: { command: 'glue' } });

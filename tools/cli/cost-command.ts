@@ -4,6 +4,7 @@ import { subnetCost } from '../../src/nas/cost';
 import { elasticPlanFor, readNasConfig } from '../../src/nas/nas-config';
 import { tracedTokens } from '../../src/nas/nncf-config';
 import type { SearchSpace, SubnetConfig } from '../../src/nas/search-space';
+import { parseLenientJson } from '../../src/config/lenient-json';
 import { parseFlags, UsageError, type Command } from './command';
 import { loraFlags, loraFlagOptions, loraFlagsUsage } from './lora-flags';
 
@@ -32,7 +33,12 @@ export function parseSubnet(value: string, space: SearchSpace): SubnetConfig {
   } catch {
     throw new UsageError(`--subnet must be max, min, heuristic, a JSON file or JSON, got '${value.slice(0, 60)}'`);
   }
-  const subnet = (json as { subnet?: unknown }).subnet ?? json;
+  const subnet = typeof json === 'object' && json !== null && 'subnet' in json ? json.subnet : json;
+  if (typeof subnet !== 'object' || subnet === null || Array.isArray(subnet)) {
+    throw new UsageError(
+      `--subnet must be an object of {group index: width}, got ${JSON.stringify(subnet)?.slice(0, 60)}`,
+    );
+  }
   return space.validate(subnet as Record<string, number>);
 }
 
@@ -54,8 +60,11 @@ export const costCommand: Command = {
       throw new UsageError('--model_config and --nncf_config are required');
     }
     if (!fs.existsSync(values.model_config)) throw new UsageError(`${values.model_config}: no such file`);
-    const configJson = JSON.parse(fs.readFileSync(values.model_config, 'utf8'));
-    const architecture = architectureFromConfig(configJson, values.model_config);
+    const configJson = parseLenientJson(fs.readFileSync(values.model_config, 'utf8'), values.model_config);
+    if (typeof configJson !== 'object' || configJson === null || Array.isArray(configJson)) {
+      throw new UsageError(`${values.model_config}: expected a JSON object (a model's config.json)`);
+    }
+    const architecture = architectureFromConfig(configJson as Record<string, unknown>, values.model_config);
     const nasConfig = readNasConfig(values.nncf_config);
     const plan = elasticPlanFor(nasConfig, architecture, loraFlags(values));
     const tokens = values.tokens === undefined ? (tracedTokens(nasConfig.nncf) ?? 256) : Number(values.tokens);

@@ -25,6 +25,8 @@ function demoDefaults(): Record<string, string | true> {
     num_beams: '1',
     max_new_tokens: '6',
     live: '0',
+    // Running the demo again replaces its last run.
+    overwrite_output_dir: true,
     do_train: true,
     do_test: true,
     do_search: true,

@@ -62,6 +62,11 @@ export const generateCommand: Command = {
         `the tokenizer gives id ${outside}, outside the model's ${model.config.vocabSize}-token vocabulary`,
       );
     }
+    if (prompt.length + maxNewTokens > model.config.maxPositions) {
+      throw new UsageError(
+        `the prompt's ${prompt.length} tokens plus --max_new_tokens ${maxNewTokens} exceed the model's ${model.config.maxPositions} positions`,
+      );
+    }
     const tokenizerEos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
     const { sequences } = generate(model, [prompt], {
       maxNewTokens,

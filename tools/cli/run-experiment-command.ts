@@ -3,7 +3,7 @@ import type { LonasEvent } from '../../src/events';
 import type { ExperimentConfig } from '../../src/experiment/experiment-config';
 import { runExperiment } from '../../actors/experiment';
 import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
-import { startLive } from './live-flags';
+import { startLive, type LiveFlagValues } from './live-flags';
 import { runSummary } from './run-summary';
 
 /** How the closing lines name what an evaluation scored. */
@@ -26,11 +26,11 @@ const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM
 export async function runExperimentCommand(
   command: string,
   experiment: ExperimentConfig,
-  show: { events: boolean; live?: string; liveToken?: string; runInfo: Record<string, unknown> },
+  show: { events: boolean; live: LiveFlagValues; runInfo: Record<string, unknown> },
 ): Promise<number> {
   // The live server listens before the run starts, so it sees every event.
   const relay = new Subject<LonasEvent>();
-  const live = await startLive(relay, { live: show.live, 'live-token': show.liveToken }, show.runInfo);
+  const live = await startLive(relay, show.live, show.runInfo);
   const run = runExperiment(experiment);
   run.events$.subscribe(relay);
   const say = (line: string) => process.stderr.write(`lonas ${command}: ${line}\n`);

@@ -11,7 +11,7 @@ export function taskCommand(family: Family): Command {
     summary: `LoNAS on ${family === 'glue' ? 'GLUE (BERT)' : family} tasks: --do_train, --do_test, --do_search`,
     usage: taskUsage(family),
     async run(args) {
-      const { experiment, ignored, events, live, liveToken } = taskSettings(family, args);
+      const { experiment, ignored, events, live } = taskSettings(family, args);
       if (ignored.length > 0) {
         process.stderr.write(
           `lonas ${family}: accepted and ignored: ${ignored.map(({ flag, why }) => `--${flag} (${why})`).join('; ')}\n`,
@@ -20,7 +20,6 @@ export function taskCommand(family: Family): Command {
       return runExperimentCommand(family, experiment, {
         events,
         live,
-        liveToken,
         runInfo: {
           command: family,
           model: experiment.model,

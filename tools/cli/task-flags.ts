@@ -13,7 +13,6 @@ export const IGNORED: Record<string, string> = {
   fp16: 'lonas trains in float32',
   bf16: 'lonas trains in float32',
   eval_steps: 'evaluation runs per epoch or at the end',
-  overwrite_output_dir: 'outputs are overwritten atomically',
   report_to: 'events go to --events and the live stream',
   group_by_length: 'batches follow a seeded order',
   logging_steps: 'every step is an event (--events)',
@@ -28,7 +27,7 @@ export const IGNORED_BY_LLM_TASKS: Record<string, string> = {
   task_name: 'a GLUE flag',
 };
 
-const BOOLEAN_FLAGS = new Set(['fp16', 'bf16', 'overwrite_output_dir', 'group_by_length', 'lora']);
+const BOOLEAN_FLAGS = new Set(['fp16', 'bf16', 'group_by_length', 'lora']);
 
 /** Every flag of `lonas commonsense|math|glue`: LoNAS's scripts' and lonas's own. */
 export const taskFlagOptions = {
@@ -64,6 +63,7 @@ export const taskFlagOptions = {
   num_beams: { type: 'string' },
   max_new_tokens: { type: 'string' },
   resume: { type: 'boolean' },
+  overwrite_output_dir: { type: 'boolean' },
   events: { type: 'boolean' },
   backend: { type: 'string' },
   eval_workers: { type: 'string' },

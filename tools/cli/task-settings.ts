@@ -2,6 +2,7 @@ import type { ExperimentConfig, TaskConfig } from '../../src/experiment/experime
 import { commonsenseTask, mathTask } from '../../src/tasks/tasks';
 import { parseFlags, UsageError } from './command';
 import { choice, integer, nonNegative, optionalInteger } from './flag-values';
+import type { LiveFlagValues } from './live-flags';
 import { loraFlags } from './lora-flags';
 import { IGNORED, IGNORED_BY_LLM_TASKS, SCRIPT_LORA, taskFlagOptions, type Family } from './task-flags';
 
@@ -10,8 +11,7 @@ export interface TaskCommandSettings {
   experiment: ExperimentConfig;
   /** Print every event as a JSON line. */
   events: boolean;
-  live?: string;
-  liveToken?: string;
+  live: LiveFlagValues;
   /** Flags of the original scripts that were given and that lonas does not use, with why. */
   ignored: Array<{ flag: string; why: string }>;
 }
@@ -92,6 +92,7 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
       tokenizer: values.tokenizer,
       nncfConfig,
       outputDir,
+      overwriteOutputDir: values.overwrite_output_dir ?? false,
       phases,
       loraWeights: values.lora_weights,
       lora: loraFlags(values),
@@ -115,8 +116,7 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
       plugins: values.plugin,
     },
     events: values.events ?? false,
-    live: values.live,
-    liveToken: values['live-token'],
+    live: { live: values.live, 'live-token': values['live-token'], 'live-token-file': values['live-token-file'] },
     ignored,
   };
 }

@@ -43,7 +43,9 @@ ${data}
   --num_train_epochs N                (default 3)      --seed N (default 42)
   --weight_decay W                    AdamW's decoupled weight decay, not on biases (default 0)
   --optim adamw_hf|adamw_torch        transformers' or torch's AdamW (default adamw_hf)
-  --save_strategy epoch|no  --save_total_limit N  --resume  --events  --backend NAME
+  --save_strategy epoch|no  --save_total_limit N  --events  --backend NAME
+  --resume                            continue the training run in --output_dir from its newest checkpoint
+  --overwrite_output_dir              replace the training run in --output_dir (else it is refused)
   --plugin FILE                       a module defining search strategies or samplers (repeatable;
                                       also the config's lonas.plugins)
 ${liveFlagsUsage}

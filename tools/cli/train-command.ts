@@ -23,6 +23,7 @@ Trains a LoNAS super-adapter on a plain text file (JSON array or JSON lines of s
   --save_strategy epoch|no           checkpoint every epoch (default epoch)
   --save_total_limit N               keep the newest N checkpoints
   --resume                           continue from the newest checkpoint in --output_dir
+  --overwrite_output_dir             replace a training run found in --output_dir (else it is refused)
   --events                           print every event as a JSON line on stdout
   --backend NAME                     tensorflow, wasm, cpu or auto
   --plugin FILE                      a module defining samplers (repeatable; also lonas.plugins)
@@ -52,6 +53,7 @@ export const trainCommand: Command = {
       save_strategy: { type: 'string' },
       save_total_limit: { type: 'string' },
       resume: { type: 'boolean', default: false },
+      overwrite_output_dir: { type: 'boolean', default: false },
       events: { type: 'boolean', default: false },
       backend: { type: 'string' },
       plugin: { type: 'string', multiple: true },
@@ -70,6 +72,7 @@ export const trainCommand: Command = {
         tokenizer: values.tokenizer,
         nncfConfig: nncf,
         outputDir,
+        overwriteOutputDir: values.overwrite_output_dir,
         phases: { train: true, eval: false, test: false, search: false },
         lora: loraFlags(values),
         training: {
@@ -90,8 +93,7 @@ export const trainCommand: Command = {
       },
       {
         events: values.events,
-        live: values.live,
-        liveToken: values['live-token'],
+        live: { live: values.live, 'live-token': values['live-token'], 'live-token-file': values['live-token-file'] },
         runInfo: { command: 'train', model, nncf_config: nncf, train_file: trainFile, output_dir: outputDir },
       },
     );
