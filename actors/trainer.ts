@@ -40,6 +40,7 @@ export interface TrainerInput {
   maxGradNorm?: number;
   outputDir: string;
   saveStrategy: 'epoch' | 'no';
+  /** Checkpoints kept, newest first (default DEFAULT_KEPT_CHECKPOINTS: a long run never fills the disk). */
   saveTotalLimit?: number;
   /** Continue from the newest checkpoint in outputDir. */
   resume?: boolean;
@@ -62,6 +63,9 @@ export interface TrainResult {
   interrupted: boolean;
   losses: number[];
 }
+
+/** Checkpoints kept when no save_total_limit is given (transformers keeps them all). */
+export const DEFAULT_KEPT_CHECKPOINTS = 3;
 
 /** Everything needed to continue a run exactly where it stopped. */
 interface TrainerState {
@@ -250,7 +254,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         };
         writeFileAtomic(path.join(dir, 'trainer_state.json'), `${JSON.stringify(saved)}\n`);
       },
-      input.saveTotalLimit,
+      input.saveTotalLimit ?? DEFAULT_KEPT_CHECKPOINTS,
     );
     lastCheckpoint = folder;
     emit({ type: 'train.checkpoint', folder, epoch, globalStep, reason });

@@ -63,4 +63,17 @@ describe('the trainer actor', () => {
     ).toEqual(['checkpoint-12', 'checkpoint-18']);
     loaded.model.dispose();
   });
+
+  it('keeps a bounded number of checkpoints when no save_total_limit is given', async () => {
+    const folder = `${tiny.folder}/unlimited`;
+    const { input, loaded } = tinyTraining(tiny.path('llama'), folder, { epochs: 5 });
+    await train(input);
+    const kept = fs.readdirSync(folder).filter((f) => f.startsWith('checkpoint-'));
+    expect(kept.sort((a, b) => Number(a.slice(11)) - Number(b.slice(11)))).toEqual([
+      'checkpoint-18',
+      'checkpoint-24',
+      'checkpoint-30',
+    ]);
+    loaded.model.dispose();
+  });
 });
