@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import { promisify } from 'util';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
@@ -60,5 +61,24 @@ describe('output folders', () => {
     expect((await train(out)).code).toBe(0);
     // Released at the end.
     expect(fs.existsSync(path.join(out, 'lonas.lock'))).toBe(false);
+  });
+
+  it('names an output folder that cannot be written, and a --live port in use, in one line', async () => {
+    const file = path.join(tiny.folder, 'a-file');
+    fs.writeFileSync(file, 'not a folder');
+    const notFolder = await train(file);
+    expect(notFolder.code).toBe(1);
+    expect(notFolder.stderr).toContain(`${file}: cannot write the output folder`);
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const taken = await train(path.join(tiny.folder, 'live'), '--live', `127.0.0.1:${port}`);
+      expect(taken.code).toBe(2);
+      expect(taken.stderr).toContain(`--live 127.0.0.1:${port}: the port is already in use`);
+      expect(taken.stderr).not.toContain('    at ');
+    } finally {
+      busy.close();
+    }
   });
 });

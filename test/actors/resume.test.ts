@@ -119,6 +119,10 @@ describe('interrupted training resumes exactly', () => {
     expect(stopped.code).toBe(143);
     expect(stopped.events.at(-2)).toMatchObject({ type: 'train.checkpoint', reason: 'signal' });
     const resumed = await trainCli([...common(output), '--resume']);
+    // events.jsonl shows where the resumed attempt starts.
+    expect(resumed.events.find((e) => e.type === 'train.start')).toMatchObject({
+      resumedFrom: expect.stringMatching(/checkpoint-\d+$/),
+    });
     const losses = resumed.events
       .filter((e) => e.type === 'train.step')
       .map((e) => (e as unknown as { loss: number }).loss);
