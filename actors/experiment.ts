@@ -21,7 +21,7 @@ import { openExperiment, type OpenExperiment } from '../src/experiment/open-expe
 import { collate } from '../src/train/batches';
 import { stagesFrom } from '../src/train/schedule';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
-import { searchPlanOf, taskOf, validateExperiment } from './validate-experiment';
+import { taskOf, validateExperiment, type SearchPlan } from './validate-experiment';
 
 /** What an experiment ended as, with each phase's result. */
 export interface ExperimentOutcome {
@@ -77,6 +77,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
     },
   };
   let nasConfig: NasConfig | undefined;
+  let searchPlan: SearchPlan | undefined;
   const nas = () => nasConfig as NasConfig;
   const phases = config.phases;
   const need = () => loaded as OpenExperiment;
@@ -91,8 +92,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
     actors: {
       validate: fromPromise(async () => {
         nasConfig = readNasConfig(config.nncfConfig);
-        validateExperiment(config, task, nasConfig);
-        fs.mkdirSync(outputDir, { recursive: true });
+        searchPlan = validateExperiment(config, task, nasConfig);
         releaseOutputDir = lockOutputDir(outputDir);
         if (phases.train) {
           claimForTraining(outputDir, {
@@ -128,7 +128,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           collate: (batch) => collate(batch, { padTokenId, paddingSide: bound.paddingSide, padToMultipleOf: 8 }),
           stages,
           globalSchedule: globalScheduleOf(nas().nncf, nas().source),
-          sampler: searchPlanOf(nas(), config.plugins).sampler(network.plan.space, training.seed),
+          sampler: (searchPlan as SearchPlan).sampler(network.plan.space, training.seed),
           batchSize: training.batchSize,
           gradientAccumulationSteps: training.gradientAccumulationSteps,
           epochs: training.epochs ?? stages.reduce((sum, s) => sum + s.epochs, 0),
@@ -180,7 +180,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         const { bound, network, tokens } = need();
         const objective = bound.objective?.();
         if (objective === undefined) throw new ExperimentError(`${task.name} has no validation set to search on`);
-        const plan = searchPlanOf(nas(), config.plugins);
+        const plan = searchPlan as SearchPlan;
         const space = network.plan.space;
         // Evaluator workers open the super-adapter this run trained (saved in outputDir), else the
         // one it was given, else the fresh super-network (it follows from the seed); they load
@@ -215,16 +215,10 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           }
           const cost = (subnet: Parameters<typeof subnetCost>[1]) => subnetCost(network.plan, subnet, { tokens });
           return await search({
-            space,
-            strategy: plan.strategy(space),
-            algorithm: plan.algorithm,
-            numEvals: plan.numEvals,
-            population: plan.population,
+            ...plan.search(space),
             macs: (subnet) => cost(subnet).macs / 1e6,
             weights: (subnet) => cost(subnet).weights,
             evaluators,
-            refAcc: plan.refAcc,
-            accDelta: plan.accDelta,
             outputDir,
             before,
             identity: {

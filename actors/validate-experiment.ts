@@ -1,13 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PluginRegistry, pluginSettings } from './plugins';
+import type { SearchInput } from './search';
 import { evaluatorWorkerFile } from './worker-pool';
 import { builtInSamplers } from './samplers/registry';
 import type { SamplerLogic } from './samplers/sampler';
 import { builtInStrategies } from './strategies/registry';
 import type { NasConfig } from '../src/nas/nas-config';
 import type { SearchSpace } from '../src/nas/search-space';
-import type { SearchStrategy } from '../src/search/strategy';
 import { glueTask } from '../src/tasks/glue-task';
 import { llmTask } from '../src/tasks/llm-task';
 import { ExperimentError, type Task } from '../src/tasks/task';
@@ -28,12 +28,10 @@ export function taskOf(config: TaskConfig): Task {
 
 /** The search and sampler a config asks for, checked: `bootstrapNAS.search` and `lonas.sampler`. */
 export interface SearchPlan {
-  algorithm: string;
-  population: number;
-  numEvals: number;
-  refAcc: number;
-  accDelta: number;
-  strategy(space: SearchSpace): SearchStrategy;
+  /** The search's inputs that come from the config, with a fresh strategy over `space`. */
+  search(
+    space: SearchSpace,
+  ): Pick<SearchInput, 'space' | 'strategy' | 'algorithm' | 'numEvals' | 'population' | 'refAcc' | 'accDelta'>;
   sampler(space: SearchSpace, seed: number): SamplerLogic;
 }
 
@@ -65,19 +63,21 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
   const sampler = registry.sampler(samplerSection.name ?? 'uniform', where);
   const samplerSettings = pluginSettings(sampler, samplerSection, where);
   return {
-    algorithm: strategy.name,
-    population,
-    numEvals,
-    refAcc: search.ref_acc ?? -1,
-    accDelta: search.acc_delta ?? 1,
-    strategy: (space) =>
-      strategy.create({
+    search: (space) => ({
+      space,
+      strategy: strategy.create({
         choices: space.groups.map((g) => g.widths.length),
         population,
         seed: search.seed ?? 0,
         space,
         settings: strategySettings,
       }),
+      algorithm: strategy.name,
+      numEvals,
+      population,
+      refAcc: search.ref_acc ?? -1,
+      accDelta: search.acc_delta ?? 1,
+    }),
     sampler: (space, seed) => sampler.create({ space, seed, settings: samplerSettings }),
   };
 }
@@ -85,16 +85,17 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
 /**
  * Every check that needs no model: the schedule, the search and sampler settings, the task's
  * files for the phases asked, the model and adapter paths, and an output folder that can be
- * written. Runs before anything loads, so a mistake costs seconds, not a training run.
+ * written. Runs before anything loads, so a mistake costs seconds, not a training run. Returns
+ * the checked search plan.
  */
-export function validateExperiment(config: ExperimentConfig, task: Task, nasConfig: NasConfig): void {
+export function validateExperiment(config: ExperimentConfig, task: Task, nasConfig: NasConfig): SearchPlan {
   const { phases } = config;
   if (!phases.train && !phases.eval && !phases.test && !phases.search) {
     throw new ExperimentError('nothing to do: no phase (train, eval, test, search) was asked for');
   }
   if (phases.train)
     stagesFrom(nasConfig.nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nasConfig.source);
-  searchPlanOf(nasConfig, config.plugins);
+  const plan = searchPlanOf(nasConfig, config.plugins);
   task.validate(phases);
   const workers = config.evalWorkers ?? nasConfig.nncf.lonas?.eval_workers;
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
@@ -128,4 +129,5 @@ export function validateExperiment(config: ExperimentConfig, task: Task, nasConf
   } catch (error) {
     throw new ExperimentError(`${config.outputDir}: cannot write the output folder (${(error as Error).message})`);
   }
+  return plan;
 }

@@ -1,22 +1,9 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
+import { lonasCli as cli } from './support/cli';
 
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
 const config = path.join(__dirname, '..', 'configs', 'tiny', 'llama.json');
-
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** Test sets and validation records that would give plausible numbers are refused before any model loads. */
 describe('bad test sets and validation records', () => {

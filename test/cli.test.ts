@@ -1,7 +1,5 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backend';
 import { saveAdapter } from '../src/io/peft';
@@ -12,20 +10,7 @@ import { readNasConfig } from '../src/nas/nas-config';
 import { openSuperNetwork } from '../src/nas/open-super-network';
 import { describeWithSharedData, sharedData } from './support/shared-data';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
-
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
-
-/** Runs the built CLI as a user would; resolves with its exit code and output. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+import { lonasCli as cli } from './support/cli';
 
 describe('lonas CLI', () => {
   it('lists its commands', async () => {
@@ -36,19 +21,19 @@ describe('lonas CLI', () => {
   });
 
   it('honours --backend over LONAS_BACKEND and reports the choice', async () => {
-    const { code, stdout } = await cli(['backend', '--backend', 'cpu', '--json'], { LONAS_BACKEND: 'wasm' });
+    const { code, stdout } = await cli(['backend', '--backend', 'cpu', '--json'], { env: { LONAS_BACKEND: 'wasm' } });
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toMatchObject({ name: 'cpu', reason: 'asked for by --backend' });
   });
 
   it('reports the backend it chose on stderr, in one line', async () => {
-    const { code, stderr } = await cli(['backend'], { LONAS_BACKEND: 'wasm' });
+    const { code, stderr } = await cli(['backend'], { env: { LONAS_BACKEND: 'wasm' } });
     expect(code).toBe(0);
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^lonas: backend wasm .*LONAS_BACKEND/)]);
   });
 
   it('fails with a clear message on an unknown backend', async () => {
-    const { code, stderr } = await cli(['backend'], { LONAS_BACKEND: 'metal' });
+    const { code, stderr } = await cli(['backend'], { env: { LONAS_BACKEND: 'metal' } });
     expect(code).toBe(1);
     expect(stderr).toContain('LONAS_BACKEND=metal is not a backend');
   });

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import { main as pluginExperiment } from '../examples/plugin-experiment';
 import { main as trainAndSearch } from '../examples/train-and-search';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
+import { evenRecords } from './support/training';
 
 const config = path.join(__dirname, '..', 'configs', 'tiny', 'llama.json');
 
@@ -23,12 +24,7 @@ describe('the examples run at a tiny size', () => {
   });
 
   it('plugin-experiment: a strategy and a sampler from a plug-in file, train -> test -> search through runExperiment', async () => {
-    const records = Array.from({ length: 12 }, (_, i) => ({
-      instruction: `is ${i} even? Answer format: true/false`,
-      input: '',
-      output: `the correct answer is ${i % 2 === 0 ? 'true' : 'false'}`,
-      answer: i % 2 === 0 ? 'true' : 'false',
-    }));
+    const records = evenRecords(12);
     const train = path.join(tiny.folder, 'plugin-train.json');
     fs.writeFileSync(train, JSON.stringify(records));
     const datasets = path.join(tiny.folder, 'plugin-datasets');

@@ -5,6 +5,7 @@ import { runExperiment } from '../actors/experiment';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import type { LonasEvent } from '../src/events';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
+import { evenRecords } from './support/training';
 
 const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
 const configs = path.join(__dirname, '..', 'configs');
@@ -38,12 +39,7 @@ function lonasRun(
 describe('stopping an experiment', () => {
   const tiny = makeTinyCheckpoints();
   afterAll(() => tiny.remove());
-  const records = Array.from({ length: 16 }, (_, i) => ({
-    instruction: `is ${i} even? Answer format: true/false`,
-    input: '',
-    output: `the correct answer is ${i % 2 === 0 ? 'true' : 'false'}`,
-    answer: i % 2 === 0 ? 'true' : 'false',
-  }));
+  const records = evenRecords(16);
   const train = path.join(tiny.folder, 'train.json');
   fs.writeFileSync(train, JSON.stringify(records));
   fs.mkdirSync(path.join(tiny.folder, 'datasets', 'boolq'), { recursive: true });

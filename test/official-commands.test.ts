@@ -1,15 +1,12 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { promisify } from 'util';
 import { parseFlags, UsageError } from '../tools/cli/command';
 import type { Family } from '../tools/cli/task-flags';
 import { taskSettings } from '../tools/cli/task-settings';
 import { describeWithSharedData, sharedData } from './support/shared-data';
+import { lonasCli as cli } from './support/cli';
 
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
 const configs = path.join(__dirname, '..', 'configs');
 
 /** One command of LoNAS's running_commands: its script's task family and its flags. */
@@ -50,16 +47,6 @@ function withPaths(args: string[], paths: Record<string, string>): string[] {
   // run_glue.py loads GLUE from the hub; lonas reads the task's folder.
   for (const [flag, value] of Object.entries(paths)) if (!args.includes(`--${flag}`)) out.push(`--${flag}`, value);
   return out;
-}
-
-async function cli(args: string[], cwd?: string) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
 }
 
 describe('flags as HfArgumentParser reads them', () => {
@@ -249,7 +236,7 @@ describeWithSharedData(
         nncf_config: 'config.json',
       });
       const tokenizer = ['--tokenizer', sharedData('models/stories260K/tok512.bin')];
-      const trained = await cli(['commonsense', ...args, ...tokenizer], dir);
+      const trained = await cli(['commonsense', ...args, ...tokenizer], { cwd: dir });
       expect(trained.stderr).toContain('accepted and ignored: --warmup_steps');
       expect(trained.code).toBe(0);
       // 12 records, batch 4: 3 micro-steps an epoch, 6 epochs.
@@ -293,7 +280,7 @@ describeWithSharedData(
           '--max_new_tokens',
           '4',
         ],
-        dir,
+        { cwd: dir },
       );
       expect(searched.stderr).not.toContain('Error');
       expect(searched.code).toBe(0);

@@ -1,24 +1,12 @@
-import { execFile, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { promisify } from 'util';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
 import { SENTENCES } from './support/training';
+import { lonasCli as cli } from './support/cli';
 
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
 const config = path.join(__dirname, '..', 'configs', 'tiny', 'llama.json');
-
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** An output folder belongs to one run: used folders are refused, replaced or resumed, never mixed. */
 describe('output folders', () => {

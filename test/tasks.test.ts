@@ -1,23 +1,10 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import { describeWithSharedData, sharedData } from './support/shared-data';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
+import { lonasCli as cli } from './support/cli';
 
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', 'bin', 'lonas.js');
 const configs = path.join(__dirname, '..', 'configs');
-
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args], { maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** A small search config for quick runs: the tiny config with 8 evaluations of 4. */
 function quickConfig(folder: string, base: string): string {

@@ -1,17 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { isRunning } from '../util/process-running';
 
 /** `checkpoint-12.partial-4242` and `adapter_model.safetensors.4242.tmp`: what an atomic write leaves when killed. */
 const LEFTOVER = /(?:\.partial-(\d+)|\.(\d+)\.tmp)$/;
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes the half-written folders and files a killed run left in `folder` (and its checkpoints),

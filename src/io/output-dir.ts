@@ -1,17 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ExperimentError } from '../tasks/task';
+import { isRunning } from '../util/process-running';
 
 const LOCK = 'lonas.lock';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Takes the output folder for this process (`lonas.lock`, holding its pid), so that two runs

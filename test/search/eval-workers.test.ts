@@ -11,6 +11,7 @@ import { openCheckpoint } from '../../src/models/checkpoint';
 import { architectureFromConfig } from '../../src/models/registry';
 import { readNasConfig, searchSpaceFor } from '../../src/nas/nas-config';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
+import { evenRecords } from '../support/training';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '..', '..');
@@ -45,12 +46,7 @@ function expectSameSearch(serial: string, parallel: string): void {
 describe('--eval_workers: the search on several evaluator workers', () => {
   const tiny = makeTinyCheckpoints();
   afterAll(() => tiny.remove());
-  const records = Array.from({ length: 16 }, (_, i) => ({
-    instruction: `is ${i} even? Answer format: true/false`,
-    input: '',
-    output: `the correct answer is ${i % 2 === 0 ? 'true' : 'false'}`,
-    answer: i % 2 === 0 ? 'true' : 'false',
-  }));
+  const records = evenRecords(16);
   const train = path.join(tiny.folder, 'train.json');
   fs.writeFileSync(train, JSON.stringify(records));
   const config = JSON.parse(fs.readFileSync(path.join(root, 'configs', 'tiny', 'llama.json'), 'utf8'));

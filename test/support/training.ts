@@ -44,3 +44,15 @@ export function tinyTraining(
   };
   return { loaded, network, input, examples };
 }
+
+/** `count` boolq-style LLM-Adapters records ("is i even?"), true and false in turn. */
+export function evenRecords(
+  count: number,
+): Array<{ instruction: string; input: string; output: string; answer: string }> {
+  return Array.from({ length: count }, (_, i) => ({
+    instruction: `is ${i} even? Answer format: true/false`,
+    input: '',
+    output: `the correct answer is ${i % 2 === 0 ? 'true' : 'false'}`,
+    answer: i % 2 === 0 ? 'true' : 'false',
+  }));
+}

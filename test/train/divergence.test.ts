@@ -1,24 +1,11 @@
-import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { promisify } from 'util';
 import { SafetensorsFile, writeSafetensors } from '../../src/io/safetensors';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 import { SENTENCES } from '../support/training';
+import { lonasCli as cli } from '../support/cli';
 
-const run = promisify(execFile);
-const lonas = path.join(__dirname, '..', '..', 'bin', 'lonas.js');
 const config = path.join(__dirname, '..', '..', 'configs', 'tiny', 'llama.json');
-
-async function cli(args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [lonas, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('a run gone non-finite', () => {
   const tiny = makeTinyCheckpoints();

@@ -131,15 +131,9 @@ export const searchBenchmark: Benchmark = {
           const startupSeconds = (performance.now() - startup) / 1000;
           const start = performance.now();
           const result = await search({
-            space,
-            strategy: plan.strategy(space),
-            algorithm: plan.algorithm,
-            numEvals: plan.numEvals,
-            population: plan.population,
+            ...plan.search(space),
             macs: (subnet) => cost(subnet).macs / 1e6,
             evaluators: pool,
-            refAcc: plan.refAcc,
-            accDelta: plan.accDelta,
             outputDir,
           });
           return { seconds: (performance.now() - start) / 1000, startupSeconds, candidates: result.computed };
