@@ -11,6 +11,8 @@ export interface Candidate {
 export interface Evaluated extends Candidate {
   accuracy: number;
   evaluator: string;
+  /** The MACs (millions) the evaluator counted, where it reports them: the search checks them against its own. */
+  macs?: number;
 }
 
 /**

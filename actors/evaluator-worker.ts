@@ -11,6 +11,7 @@ import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import { openExperiment } from '../src/experiment/open-experiment';
 import { readNasConfig } from '../src/nas/nas-config';
 import type { SubnetConfig } from '../src/nas/search-space';
+import { subnetCost } from '../src/nas/cost';
 import { ExperimentError, type TaskObjective } from '../src/tasks/task';
 import { taskOf } from './validate-experiment';
 
@@ -25,13 +26,16 @@ export type WorkerRequest =
       logBackend: boolean;
       /** OpenBLAS threads to set once open (in a worker thread this is process-wide). */
       blasThreads?: number;
+      /** Validation records to score on instead of the task's own (a queue job's, fetched from Redis). */
+      validation?: unknown[];
     }
   | { type: 'score'; key: string; subnet: SubnetConfig };
 
 /** What a worker answers. */
 export type WorkerReply =
   | { type: 'opened' }
-  | { type: 'result'; key: string; accuracy: number }
+  /** `macs`: the candidate's MACs in millions, as this worker's model counts them. */
+  | { type: 'result'; key: string; accuracy: number; macs: number }
   /** `key` names the candidate that failed; without one, opening the experiment failed. */
   | { type: 'failed'; key?: string; message: string }
   | { type: 'event'; event: LonasEvent };
@@ -57,10 +61,10 @@ function channel(): Channel | undefined {
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function serve(pool: Channel): void {
-  let objective: Promise<TaskObjective> | undefined;
+  let objective: Promise<{ score: TaskObjective['score']; macs: (subnet: SubnetConfig) => number }> | undefined;
   // Requests are handled one after another: a score waits for the open before it.
   let queue: Promise<void> = Promise.resolve();
-  const open = async (request: Extract<WorkerRequest, { type: 'open' }>): Promise<TaskObjective> => {
+  const open = async (request: Extract<WorkerRequest, { type: 'open' }>) => {
     const { config } = request;
     const nasConfig = readNasConfig(config.nncfConfig);
     const task = taskOf(config.task);
@@ -87,9 +91,13 @@ function serve(pool: Channel): void {
       blas.setThreads(request.blasThreads);
       log(`lonas: OpenBLAS set to ${request.blasThreads} thread(s)`);
     }
-    const found = opened.bound.objective?.();
+    const found = opened.bound.objective?.(request.validation);
     if (found === undefined) throw new ExperimentError(`${task.name} has no validation set to search on`);
-    return found;
+    const { network, tokens } = opened;
+    return {
+      score: found.score,
+      macs: (subnet: SubnetConfig) => subnetCost(network.plan, subnet, { tokens }).macs / 1e6,
+    };
   };
   pool.onRequest((request) => {
     queue = queue.then(async () => {
@@ -105,8 +113,9 @@ function serve(pool: Channel): void {
       }
       try {
         if (objective === undefined) throw new Error('asked to score before the experiment was opened');
-        const accuracy = await (await objective).score(request.subnet);
-        pool.send({ type: 'result', key: request.key, accuracy });
+        const { score, macs } = await objective;
+        const accuracy = await score(request.subnet);
+        pool.send({ type: 'result', key: request.key, accuracy, macs: macs(request.subnet) });
       } catch (error) {
         pool.send({ type: 'failed', key: request.key, message: messageOf(error) });
       }

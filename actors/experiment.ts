@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Subject, type Observable } from 'rxjs';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { inProcessPool } from './evaluator-pool';
+import { inProcessPool, type EvaluatorPool } from './evaluator-pool';
 import { workerPool } from './worker-pool';
 import { search } from './search';
 import { train } from './trainer';
@@ -16,12 +16,17 @@ import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
 import { readNasConfig, type NasConfig } from '../src/nas/nas-config';
 import { globalScheduleOf } from '../src/nas/nncf-config';
-import { ExperimentError, type Task, type TaskOutput } from '../src/tasks/task';
+import { ExperimentError, type Task, type TaskObjective, type TaskOutput } from '../src/tasks/task';
 import { openExperiment, type OpenExperiment } from '../src/experiment/open-experiment';
 import { collate } from '../src/train/batches';
 import { stagesFrom } from '../src/train/schedule';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
-import { taskOf, validateExperiment, type SearchPlan } from './validate-experiment';
+import { taskOf, validateExperiment, type EvaluatorChoice, type SearchPlan } from './validate-experiment';
+import { queuePool } from './queue-pool';
+import { prepareSetup } from '../src/distributed/eval-setup';
+import { probeRedis } from '../src/distributed/redis-client';
+import { redisTarget } from '../src/distributed/redis-url';
+import { modelIdentity } from '../src/io/model-identity';
 
 /** What an experiment ended as, with each phase's result. */
 export interface ExperimentOutcome {
@@ -77,10 +82,42 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
     },
   };
   let nasConfig: NasConfig | undefined;
-  let searchPlan: SearchPlan | undefined;
+  let searchPlan: (SearchPlan & { evaluators: EvaluatorChoice }) | undefined;
   const nas = () => nasConfig as NasConfig;
   const phases = config.phases;
   const need = () => loaded as OpenExperiment;
+
+  /**
+   * The search's evaluators. Worker threads open the super-adapter this run trained (saved in
+   * outputDir), else the one it was given, and load while this process scores the maximal and
+   * heuristic subnets; queue workers are sent the adapter as it is in memory, with the validation
+   * records and the base model's identity.
+   */
+  const evaluatorsFor = async (choice: EvaluatorChoice, objective: TaskObjective): Promise<EvaluatorPool> => {
+    switch (choice.kind) {
+      case 'here':
+        return inProcessPool((subnet) => objective.score(subnet));
+      case 'threads':
+        return workerPool({
+          size: choice.size,
+          config: { ...config, loraWeights: phases.train ? outputDir : config.loraWeights },
+          emit,
+          signal: abort.signal,
+        });
+      case 'queue': {
+        const { network, adapterTaskType } = need();
+        const identity = await modelIdentity(config.model, config.tokenizer);
+        return queuePool({
+          url: choice.url,
+          field: choice.field,
+          queue: choice.queue,
+          setup: prepareSetup(config, network, adapterTaskType, objective.records, identity),
+          emit,
+          signal: abort.signal,
+        });
+      }
+    }
+  };
 
   const machine = experimentMachine.provide({
     actions: {
@@ -93,6 +130,10 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
       validate: fromPromise(async () => {
         nasConfig = readNasConfig(config.nncfConfig);
         searchPlan = validateExperiment(config, task, nasConfig);
+        const { evaluators } = searchPlan;
+        // A Redis that is down or refuses the password is found now, in seconds, not after training.
+        if (phases.search && evaluators.kind === 'queue')
+          await probeRedis(redisTarget(evaluators.url, evaluators.field));
         releaseOutputDir = lockOutputDir(outputDir);
         if (phases.train) {
           claimForTraining(outputDir, {
@@ -180,21 +221,9 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
         const { bound, network, tokens } = need();
         const objective = bound.objective?.();
         if (objective === undefined) throw new ExperimentError(`${task.name} has no validation set to search on`);
-        const plan = searchPlan as SearchPlan;
+        const plan = searchPlan as SearchPlan & { evaluators: EvaluatorChoice };
         const space = network.plan.space;
-        // Evaluator workers open the super-adapter this run trained (saved in outputDir), else the
-        // one it was given, else the fresh super-network (it follows from the seed); they load
-        // while this process scores the maximal and heuristic subnets.
-        const workers = config.evalWorkers ?? nas().nncf.lonas?.eval_workers ?? 1;
-        const evaluators =
-          workers > 1
-            ? workerPool({
-                size: workers,
-                config: { ...config, loraWeights: phases.train ? outputDir : config.loraWeights },
-                emit,
-                signal: abort.signal,
-              })
-            : inProcessPool((subnet) => objective.score(subnet));
+        const evaluators = await evaluatorsFor(plan.evaluators, objective);
         try {
           // As the official scripts log before searching: the maximal and heuristic subnets on the validation set.
           const before: Record<string, number> = {};

@@ -123,7 +123,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
    * candidates' points in the order asked.
    */
   const evaluateGeneration = async (asked: number[][], generation: number) => {
-    const announce = (genes: number[], cached: boolean) => {
+    const announce = (genes: number[], cached: boolean, evaluator?: string) => {
       // The max subnet, scored before the first generation (NNCF's "Input Model"), is no candidate.
       if (generation < 0) return;
       const { subnet, macs, accuracy } = pointOf(genes);
@@ -135,6 +135,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
         weights: input.weights?.(subnet),
         accuracy,
         cached,
+        ...(evaluator === undefined || evaluator === 'main' ? {} : { evaluator }),
       });
     };
     const pending = new Map<string, { genes: number[]; candidate: Candidate }>();
@@ -152,11 +153,18 @@ export async function search(input: SearchInput): Promise<SearchResult> {
             const entry = pending.get(done.key);
             // A result for a candidate already recorded (a retried job finishing twice) counts once.
             if (entry === undefined || accuracyCache.has(done.key)) return;
-            macsCache.set(done.key, input.macs(done.subnet));
+            const macs = input.macs(done.subnet);
+            // An evaluator elsewhere that counts other MACs has another model or search space.
+            if (done.macs !== undefined && Math.abs(done.macs - macs) > 1e-6 * Math.max(1, macs)) {
+              throw new Error(
+                `search: evaluator ${done.evaluator} counts ${done.macs} MMACs for candidate ${done.key}, this search ${macs}: its model or search space differs`,
+              );
+            }
+            macsCache.set(done.key, macs);
             accuracyCache.set(done.key, -done.accuracy);
             computed += 1;
             writeCaches();
-            announce(entry.genes, false);
+            announce(entry.genes, false, done.evaluator);
           }),
         ),
         { defaultValue: undefined },

@@ -13,6 +13,8 @@ import { llmTask } from '../src/tasks/llm-task';
 import { ExperimentError, type Task } from '../src/tasks/task';
 import { textTask } from '../src/tasks/text-task';
 import { stagesFrom } from '../src/train/schedule';
+import { DEFAULT_EVAL_QUEUE } from '../src/distributed/eval-job';
+import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig, TaskConfig } from '../src/experiment/experiment-config';
 
 export function taskOf(config: TaskConfig): Task {
@@ -34,6 +36,10 @@ export interface SearchPlan {
   ): Pick<SearchInput, 'space' | 'strategy' | 'algorithm' | 'numEvals' | 'population' | 'refAcc' | 'accDelta'>;
   sampler(space: SearchSpace, seed: number): SamplerLogic;
 }
+
+/** Where the search's candidates are scored: here, on worker threads, or on queue workers through Redis. */
+export type EvaluatorChoice =
+  { kind: 'here' } | { kind: 'threads'; size: number } | { kind: 'queue'; url: string; queue: string; field: string };
 
 /**
  * The strategies and samplers a run can name: lonas's own, those of the config's `lonas.plugins`
@@ -88,7 +94,11 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
  * written. Runs before anything loads, so a mistake costs seconds, not a training run. Returns
  * the checked search plan.
  */
-export function validateExperiment(config: ExperimentConfig, task: Task, nasConfig: NasConfig): SearchPlan {
+export function validateExperiment(
+  config: ExperimentConfig,
+  task: Task,
+  nasConfig: NasConfig,
+): SearchPlan & { evaluators: EvaluatorChoice } {
   const { phases } = config;
   if (!phases.train && !phases.eval && !phases.test && !phases.search) {
     throw new ExperimentError('nothing to do: no phase (train, eval, test, search) was asked for');
@@ -104,6 +114,28 @@ export function validateExperiment(config: ExperimentConfig, task: Task, nasConf
     throw new ExperimentError(`${field} must be a positive integer, got ${workers}`);
   }
   if (phases.search && workers !== undefined && workers > 1) evaluatorWorkerFile();
+  const queueUrl = config.evalQueue ?? nasConfig.nncf.lonas?.eval_queue;
+  const queueField =
+    config.evalQueue !== undefined ? 'evalQueue (--eval_queue)' : `${nasConfig.source}: lonas.eval_queue`;
+  if (queueUrl !== undefined) {
+    redisTarget(queueUrl, queueField);
+    if (workers !== undefined && workers > 1) {
+      throw new ExperimentError(
+        `${queueField} and eval_workers ${workers} both ask where to evaluate: use one (queue workers take --concurrency)`,
+      );
+    }
+  }
+  const evaluators: EvaluatorChoice =
+    queueUrl !== undefined
+      ? {
+          kind: 'queue',
+          url: queueUrl,
+          queue: config.evalQueueName ?? nasConfig.nncf.lonas?.eval_queue_name ?? DEFAULT_EVAL_QUEUE,
+          field: queueField,
+        }
+      : workers !== undefined && workers > 1
+        ? { kind: 'threads', size: workers }
+        : { kind: 'here' };
   const { training } = config;
   for (const [field, value] of [
     ['training.batchSize', training.batchSize],
@@ -129,5 +161,5 @@ export function validateExperiment(config: ExperimentConfig, task: Task, nasConf
   } catch (error) {
     throw new ExperimentError(`${config.outputDir}: cannot write the output folder (${(error as Error).message})`);
   }
-  return plan;
+  return { ...plan, evaluators };
 }

@@ -33,6 +33,8 @@ export interface WorkerPoolOptions {
    * this is the process's setting while the pool is open (restored by `close`).
    */
   blasThreads?: number;
+  /** Validation records the workers score on instead of the task's own (see BoundTask.objective). */
+  validation?: unknown[];
 }
 
 /** The compiled worker entry (under ts-jest the sources are TypeScript; a worker runs dist/). */
@@ -98,9 +100,11 @@ function startProcess(file: string, blasThreads: number, on: Handlers): Endpoint
   };
 }
 
+type Outcome = { accuracy: number; macs: number } | { error: Error };
+
 interface Job {
   candidate: Candidate;
-  settle(outcome: { accuracy: number } | { error: Error }): void;
+  settle(outcome: Outcome): void;
 }
 
 interface Slot {
@@ -146,7 +150,7 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
       job?.settle({ error });
       changed();
     };
-    const finish = (key: string, outcome: { accuracy: number } | { error: Error }) => {
+    const finish = (key: string, outcome: Outcome) => {
       const job = slot.job;
       if (job?.candidate.key !== key) return;
       slot.job = undefined;
@@ -164,7 +168,7 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
             options.emit?.(reply.event.type === 'eval.progress' ? { ...reply.event, evaluator: slot.id } : reply.event);
             break;
           case 'result':
-            finish(reply.key, { accuracy: reply.accuracy });
+            finish(reply.key, { accuracy: reply.accuracy, macs: reply.macs });
             break;
           case 'failed':
             if (reply.key === undefined) {
@@ -189,7 +193,14 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
       },
     };
     slot.endpoint = transport === 'thread' ? startThread(file, handlers) : startProcess(file, blasThreads, handlers);
-    slot.endpoint.send({ type: 'open', id: slot.id, config, logBackend: options.logBackend ?? true, blasThreads });
+    slot.endpoint.send({
+      type: 'open',
+      id: slot.id,
+      config,
+      logBackend: options.logBackend ?? true,
+      blasThreads,
+      validation: options.validation,
+    });
     return slot;
   };
   const end = (slot: Slot) => {
@@ -236,7 +247,7 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
                 mine.delete(slot);
                 if (finished) return;
                 if ('error' in outcome) fail(outcome.error);
-                else subscriber.next({ ...candidate, accuracy: outcome.accuracy, evaluator: slot.id });
+                else subscriber.next({ ...candidate, ...outcome, evaluator: slot.id });
               },
             };
             slot.endpoint.send({ type: 'score', key: candidate.key, subnet: candidate.subnet });

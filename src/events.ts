@@ -116,6 +116,8 @@ export interface SearchCandidateEvent {
   weights?: number;
   accuracy: number;
   cached: boolean;
+  /** Who scored it, where not this process (`worker-1`, or a queue worker's name). */
+  evaluator?: string;
 }
 
 /** A search begins. */
@@ -128,6 +130,22 @@ export interface SearchStartEvent {
   cached: number;
   /** Why caches of another search in the output folder were discarded, if they were. */
   discarded?: string;
+}
+
+/** The evaluation queue of a distributed search (`--eval_queue`): sent whenever a figure changes. */
+export interface SearchQueueEvent {
+  type: 'search.queue';
+  /** The queue's name. */
+  queue: string;
+  /** Where it is, without any password. */
+  redis: string;
+  /** Jobs waiting for a worker, and being evaluated. */
+  waiting: number;
+  active: number;
+  /** Workers connected to the queue. */
+  workers: number;
+  /** What is wrong, while it is (no workers, Redis unreachable, a failed attempt). */
+  warning?: string;
 }
 
 /** A search point on the front. */
@@ -154,5 +172,6 @@ export interface SearchDoneEvent {
 }
 
 export type TrainEvent = TrainStartEvent | TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;
-export type SearchEvent = SearchStartEvent | SearchCandidateEvent | SearchGenerationEvent | SearchDoneEvent;
+export type SearchEvent =
+  SearchStartEvent | SearchCandidateEvent | SearchQueueEvent | SearchGenerationEvent | SearchDoneEvent;
 export type LonasEvent = TrainEvent | EvaluationEvent | EvaluationProgressEvent | SearchEvent;

@@ -95,3 +95,19 @@ export function readGlueTsv(file: string, task: string): GlueExample[] {
     return { sentence1: fields[s1], sentence2: s2 < 0 ? undefined : fields[s2], label: value };
   });
 }
+
+/** GLUE examples from parsed JSON (a job's validation records); `source` names them in errors. */
+export function parseGlueExamples(records: unknown, source: string): GlueExample[] {
+  if (!Array.isArray(records)) throw new DataError(`${source}: expected a JSON array of GLUE examples`);
+  return records.map((record, i) => {
+    const r = (typeof record === 'object' && record !== null ? record : {}) as Record<string, unknown>;
+    if (typeof r.sentence1 !== 'string') throw new DataError(`${source}: example ${i}: "sentence1" must be a string`);
+    if (r.sentence2 !== undefined && typeof r.sentence2 !== 'string') {
+      throw new DataError(`${source}: example ${i}: "sentence2" must be a string when present`);
+    }
+    if (typeof r.label !== 'number' || !Number.isFinite(r.label)) {
+      throw new DataError(`${source}: example ${i}: "label" must be a finite number`);
+    }
+    return { sentence1: r.sentence1, sentence2: r.sentence2 as string | undefined, label: r.label };
+  });
+}

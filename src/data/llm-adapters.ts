@@ -21,11 +21,17 @@ export function readLlmAdaptersJson(file: string): InstructionRecord[] {
   } catch (error) {
     throw new DataError(`${file}: not valid JSON (${(error as Error).message})`);
   }
-  if (!Array.isArray(records)) throw new DataError(`${file}: expected a JSON array of records`);
+  return parseInstructionRecords(records, file);
+}
+
+/** LLM-Adapters records from parsed JSON (a file's, or a job's); `source` names them in errors. */
+export function parseInstructionRecords(records: unknown, source: string): InstructionRecord[] {
+  if (!Array.isArray(records)) throw new DataError(`${source}: expected a JSON array of records`);
   return records.map((record, i) => {
+    if (typeof record !== 'object' || record === null) throw new DataError(`${source}: record ${i} is not an object`);
     const r = record as Record<string, unknown>;
     for (const field of ['instruction', 'output'] as const) {
-      if (typeof r[field] !== 'string') throw new DataError(`${file}: record ${i}: "${field}" must be a string`);
+      if (typeof r[field] !== 'string') throw new DataError(`${source}: record ${i}: "${field}" must be a string`);
     }
     const answer = Array.isArray(r.answer) ? r.answer[0] : r.answer;
     return {

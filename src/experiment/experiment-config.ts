@@ -77,6 +77,13 @@ export interface ExperimentConfig {
   evalBatchSize: number;
   /** Evaluator workers for the search, each with its own backend and model (default: the config's lonas.eval_workers, else 1: in this process). */
   evalWorkers?: number;
+  /**
+   * Evaluate the search's candidates on `lonas worker`s through this Redis (redis:// or rediss://;
+   * default: the config's lonas.eval_queue, else none: evaluation stays on this machine).
+   */
+  evalQueue?: string;
+  /** The queue's name (default: the config's lonas.eval_queue_name, else lonas-eval). */
+  evalQueueName?: string;
   /** Modules that define search strategies or samplers (besides the config's lonas.plugins). */
   plugins?: string[];
   /** Tensor backend (default: automatic). */

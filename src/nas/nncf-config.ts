@@ -75,6 +75,9 @@ const NncfConfigJson = t.intersection([
       plugins: t.array(t.string),
       /** Evaluator workers for the search (1: in this process). */
       eval_workers: t.number,
+      /** Redis URL of a distributed search's queue, and the queue's name. */
+      eval_queue: t.string,
+      eval_queue_name: t.string,
     }),
   }),
 ]);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
-import { glueLabelCount, readGlueTsv, type GlueExample } from '../data/glue';
+import { glueLabelCount, parseGlueExamples, readGlueTsv, type GlueExample } from '../data/glue';
 import { glueMetrics, glueObjective } from '../eval/glue-metrics';
 import type { GlueTaskConfig } from '../experiment/experiment-config';
 import type { Checkpoint } from '../models/checkpoint';
@@ -116,10 +116,9 @@ export function glueTask(config: GlueTaskConfig): Task {
           examples.map((e) => e.label as number),
         ).metrics;
       };
-      /** Scores `subnet` on a dev file, with progress events under `role`. */
-      const scoreOn = async (subnet: SubnetConfig, role: string, name = devFile) => {
+      /** Scores `subnet` on a dev file's examples (or on `examples`), with progress events under `role`. */
+      const scoreOn = async (subnet: SubnetConfig, role: string, name = devFile, examples = dev(name)) => {
         network.activate(subnet);
-        const examples = dev(name);
         return scores(examples, (done) =>
           context.emit({ type: 'eval.progress', role, subnet: subnetRecord(subnet), done, total: examples.length }),
         );
@@ -177,13 +176,19 @@ export function glueTask(config: GlueTaskConfig): Task {
             ...(await report(space.maximal(), 'super', (metric) => `eval_${metric}_super`, epoch)),
           };
         },
-        objective: () => {
+        objective: (records) => {
           const metric = glueObjective(taskName);
+          const raw =
+            records === undefined
+              ? read(devFile, config.maxTestSamples)
+              : parseGlueExamples(records, 'the validation records');
+          const examples = records === undefined ? dev() : encodePairs(tokenizer, raw, config.maxSeqLength);
           return {
             metric,
-            examples: dev().length,
-            fingerprint: fingerprint(dev(), taskName),
-            score: async (subnet) => (await scoreOn(subnet, 'candidate'))[metric],
+            examples: examples.length,
+            fingerprint: fingerprint(examples, taskName),
+            records: raw,
+            score: async (subnet) => (await scoreOn(subnet, 'candidate', devFile, examples))[metric],
           };
         },
       };

@@ -3,6 +3,7 @@ import * as path from 'path';
 import {
   checkScoredRecords,
   evaluationPrompt,
+  parseInstructionRecords,
   readLlmAdaptersJson,
   splitValidation,
   tokenizeForTraining,
@@ -145,12 +146,15 @@ export function llmTask(config: LlmTaskConfig): Task {
           context.output.writeJson('test_results.json', result);
           return result;
         },
-        objective: () => {
-          const validation = split().validation;
+        objective: (records) => {
+          const validation =
+            records === undefined ? split().validation : parseInstructionRecords(records, 'the validation records');
+          if (records !== undefined) checkScoredRecords(validation, 'the validation records', 'the validation set');
           return {
             metric: 'accuracy',
             examples: validation.length,
             fingerprint: fingerprint(validation, config.numBeams, config.maxNewTokens, evalBatchSize),
+            records: validation,
             // The dataset of each held-out record is inferred from its label, as LoNAS's search does.
             score: async (subnet) => (await accuracyOf(subnet, validation, { role: 'candidate' })).accuracy,
           };

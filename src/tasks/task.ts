@@ -31,6 +31,8 @@ export interface TaskObjective {
   examples: number;
   /** A hash of what the score depends on besides the adapter: the records and the evaluation settings. */
   fingerprint: string;
+  /** The validation records as plain JSON: what another machine's evaluator scores on (see `BoundTask.objective`). */
+  records: unknown[];
   score(subnet: SubnetConfig): Promise<number>;
 }
 
@@ -44,8 +46,11 @@ export interface BoundTask {
   test?(subnet: SubnetConfig, cost: { macs: number; weights: number }): Promise<Record<string, number | string>>;
   /** The eval phase (GLUE's --do_eval): the super-network and the minimum subnet on the dev set. */
   evaluate?(epoch?: number): Promise<Record<string, number>>;
-  /** The search's accuracy objective; undefined where the task has no validation set. */
-  objective?(): TaskObjective;
+  /**
+   * The search's accuracy objective; undefined where the task has no validation set. `records`
+   * (another objective's `records`, checked here) replace the task's own validation set.
+   */
+  objective?(records?: unknown[]): TaskObjective;
 }
 
 /**

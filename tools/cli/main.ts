@@ -3,6 +3,7 @@ import { ConfigError } from '../../src/config/decode';
 import { DataError } from '../../src/data/text-file';
 import { LiveSecurityError } from '../../actors/live';
 import { AdapterError } from '../../src/io/peft';
+import { QueueError } from '../../src/distributed/redis-url';
 import { SafetensorsError } from '../../src/io/safetensors';
 import { SearchSpaceError } from '../../src/nas/search-space';
 import { ScheduleError } from '../../src/train/schedule';
@@ -17,6 +18,7 @@ import { taskCommand } from './task-command';
 import { replayCommand } from './replay-command';
 import { trainCommand } from './train-command';
 import { watchCommand } from './watch-command';
+import { workerCommand } from './worker-command';
 import { UsageError, type Command } from './command';
 
 const commands: Command[] = [
@@ -29,6 +31,7 @@ const commands: Command[] = [
   costCommand,
   exportCommand,
   watchCommand,
+  workerCommand,
   replayCommand,
   backendCommand,
 ];
@@ -42,6 +45,7 @@ function isUserFacing(error: unknown): boolean {
     ConfigError,
     DataError,
     LiveSecurityError,
+    QueueError,
     SafetensorsError,
     ScheduleError,
     SearchSpaceError,

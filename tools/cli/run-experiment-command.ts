@@ -1,5 +1,5 @@
 import { Subject } from 'rxjs';
-import type { LonasEvent } from '../../src/events';
+import type { LonasEvent, SearchQueueEvent } from '../../src/events';
 import type { ExperimentConfig } from '../../src/experiment/experiment-config';
 import { runExperiment } from '../../actors/experiment';
 import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
@@ -34,10 +34,18 @@ export async function runExperimentCommand(
   const run = runExperiment(experiment);
   run.events$.subscribe(relay);
   const say = (line: string) => process.stderr.write(`lonas ${command}: ${line}\n`);
+  // A distributed search's workers coming and going, and its warnings, each said once.
+  let queueSaid = '';
+  const queueLine = (event: SearchQueueEvent) => {
+    const line = event.warning ?? `queue '${event.queue}': ${event.workers} worker(s) connected`;
+    if (line !== queueSaid) say(line);
+    queueSaid = line;
+  };
   if (show.events) run.events$.subscribe((event) => process.stdout.write(`${JSON.stringify(event)}\n`));
   run.events$.subscribe((event) => {
     if (event.type === 'search.start' && event.discarded !== undefined) say(`discarded ${event.discarded}`);
     if (event.type === 'search.start' && event.cached > 0) say(`resuming the search: ${event.cached} subnets cached`);
+    if (event.type === 'search.queue') queueLine(event);
     if (event.type !== 'eval.result' || event.role === undefined || event.role === 'candidate') return;
     const where = [event.split, event.epoch === undefined ? undefined : `after epoch ${event.epoch}`].filter(Boolean);
     const what = ROLE_NAMES[event.role] ?? event.role;

@@ -67,6 +67,8 @@ export const taskFlagOptions = {
   events: { type: 'boolean' },
   backend: { type: 'string' },
   eval_workers: { type: 'string' },
+  eval_queue: { type: 'string' },
+  eval_queue_name: { type: 'string' },
   plugin: { type: 'string', multiple: true },
   ...liveFlagOptions,
   ...loraFlagOptions,

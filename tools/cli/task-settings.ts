@@ -112,6 +112,8 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
       },
       evalBatchSize: integer(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 8, 1),
       evalWorkers: optionalInteger(values.eval_workers, '--eval_workers', 1),
+      evalQueue: values.eval_queue,
+      evalQueueName: values.eval_queue_name,
       backend: values.backend,
       plugins: values.plugin,
     },

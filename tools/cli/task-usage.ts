@@ -40,6 +40,10 @@ ${data}
   --per_device_eval_batch_size N      examples evaluated together (default 8)
   --eval_workers N                    search with N evaluator workers, each with its own model
                                       (default: the config's lonas.eval_workers, else 1)
+  --eval_queue URL                    search with 'lonas worker's on other machines, through this Redis
+                                      (redis://[:password@]host[:port] or rediss://; the config's
+                                      lonas.eval_queue; a URL without password uses $LONAS_REDIS_PASSWORD)
+  --eval_queue_name NAME              the queue's name (default: lonas.eval_queue_name, else lonas-eval)
   --num_train_epochs N                (default 3)      --seed N (default 42)
   --weight_decay W                    AdamW's decoupled weight decay, not on biases (default 0)
   --optim adamw_hf|adamw_torch        transformers' or torch's AdamW (default adamw_hf)

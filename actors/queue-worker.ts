@@ -1,0 +1,229 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { lastValueFrom, of } from 'rxjs';
+import { subnetRecord } from '../src/events';
+import { DEFAULT_EVAL_QUEUE, decodeJobData, type EvalJobData, type EvalJobResult } from '../src/distributed/eval-job';
+import { fetchSetup, materializeSetup, type EvalSetup } from '../src/distributed/eval-setup';
+import { probeRedis, redisClient } from '../src/distributed/redis-client';
+import { redisTarget } from '../src/distributed/redis-url';
+import type { ExperimentConfig } from '../src/experiment/experiment-config';
+import { identityDifference, modelIdentity, type ModelIdentity } from '../src/io/model-identity';
+import type { EvaluatorPool } from './evaluator-pool';
+import { workerPool } from './worker-pool';
+
+export interface QueueWorkerOptions {
+  /** redis:// or rediss:// (see redisTarget). */
+  url: string;
+  /** The queue to take candidate jobs from (default lonas-eval). */
+  queue?: string;
+  /** Candidates evaluated at once, each by its own evaluator thread with its own model (default 1). */
+  concurrency?: number;
+  /** This machine's copy of the base model (default: the path the search names). */
+  model?: string;
+  /** This machine's tokenizer, for checkpoints without one beside them (default: the search's path). */
+  tokenizer?: string;
+  /** The worker's name in results, events and Redis's client list (default <hostname>-<pid>). */
+  name?: string;
+  /** Tensor backend of the evaluators (default: automatic). */
+  backend?: string;
+  /** How long a job's lock lasts unrenewed: a killed worker's job is retried by another after it (default 30 s). */
+  lockDurationMs?: number;
+  /** How often this worker looks for stalled jobs (default 30 s). */
+  stalledIntervalMs?: number;
+  /** One line per job, connection change or failure (default: nowhere). */
+  log?: (line: string) => void;
+}
+
+export interface QueueWorker {
+  name: string;
+  /** Stops taking jobs, lets the running ones finish (`force`: abandons them to be retried), frees the evaluators. */
+  close(force?: boolean): Promise<void>;
+}
+
+/** An evaluator pool opened for one search setup, and how many jobs are using it. */
+interface OpenSetup {
+  pool: Promise<EvaluatorPool>;
+  users: number;
+  folder: string;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A worker of a distributed search (`lonas worker`): takes candidate jobs from a BullMQ queue,
+ * checks the search's base model against its own copy (config and content hash), fetches the
+ * search's setup, super-adapter and validation records from Redis by content hash, scores the
+ * candidate on evaluator threads (actors/evaluator-worker.ts, so this process keeps renewing
+ * its job locks during long evaluations) and returns the accuracy and the MACs its model counts,
+ * with the evaluators' progress as job progress. The model loads once per search setup; a
+ * malformed job fails alone, with the reason, and the worker goes on.
+ */
+export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
+  const target = redisTarget(options.url, '--redis');
+  const name = options.name ?? `${os.hostname()}-${process.pid}`;
+  const queueName = options.queue ?? DEFAULT_EVAL_QUEUE;
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
+  }
+  const log = (line: string) => options.log?.(target.scrub(line));
+  await probeRedis(target);
+  const redis = redisClient(target, `lonas-worker:${name}`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-worker-'));
+  const setups = new Map<string, Promise<EvalSetup>>();
+  const identities = new Map<string, Promise<ModelIdentity>>();
+  const open = new Map<string, OpenSetup>();
+  /** Jobs running, by the subnet their evaluator reports progress for. */
+  const running = new Map<string, Job>();
+
+  const setupOf = (hash: string) => {
+    if (!setups.has(hash)) {
+      const fetched = fetchSetup(redis, hash);
+      // A setup Redis could not give is asked for again by the next job.
+      fetched.catch(() => setups.delete(hash));
+      setups.set(hash, fetched);
+    }
+    return setups.get(hash) as Promise<EvalSetup>;
+  };
+  const identityOf = (model: string, tokenizer: string | undefined) => {
+    const key = `${model}\u0000${tokenizer ?? ''}`;
+    if (!identities.has(key)) {
+      log(`hashing the base model at ${model}`);
+      const computed = modelIdentity(model, tokenizer);
+      computed.catch(() => identities.delete(key));
+      identities.set(key, computed);
+    }
+    return identities.get(key) as Promise<ModelIdentity>;
+  };
+  const closeSetup = (hash: string) => {
+    const entry = open.get(hash);
+    if (entry === undefined) return;
+    open.delete(hash);
+    void entry.pool.then((pool) => pool.close()).catch(() => {});
+    fs.rmSync(entry.folder, { recursive: true, force: true });
+  };
+  /** The evaluators of `hash`, opened once (other setups' idle evaluators are closed: one model in memory). */
+  const acquire = (hash: string, setup: EvalSetup, model: string, tokenizer: string | undefined) => {
+    let entry = open.get(hash);
+    if (entry === undefined) {
+      for (const [other, { users }] of open) if (users === 0) closeSetup(other);
+      const folder = fs.mkdtempSync(path.join(scratch, 'setup-'));
+      const pool = (async () => {
+        const files = await materializeSetup(redis, setup, folder);
+        const config: ExperimentConfig = {
+          task: setup.task,
+          model,
+          ...(tokenizer === undefined ? {} : { tokenizer }),
+          nncfConfig: files.nncfConfig,
+          outputDir: folder,
+          phases: { train: false, eval: false, test: false, search: true },
+          loraWeights: files.adapterFolder,
+          lora: setup.lora,
+          ...(setup.loraDefaults === undefined ? {} : { loraDefaults: setup.loraDefaults }),
+          training: {
+            batchSize: 1,
+            gradientAccumulationSteps: 1,
+            seed: setup.seed,
+            weightDecay: 0,
+            optim: 'adamw_torch',
+            saveStrategy: 'no',
+            resume: false,
+            evaluationStrategy: 'no',
+          },
+          evalBatchSize: setup.evalBatchSize,
+          ...(options.backend === undefined ? {} : { backend: options.backend }),
+        };
+        log(`opening search setup ${hash.slice(0, 12)}: ${setup.task.kind}, model ${model}`);
+        return workerPool({
+          size: concurrency,
+          config,
+          validation: files.records,
+          blasThreads: Math.max(1, Math.floor(os.cpus().length / concurrency)),
+          emit: (event) => {
+            if (event.type !== 'eval.progress') return;
+            const job = running.get(JSON.stringify(event.subnet));
+            void job?.updateProgress({ worker: name, done: event.done, total: event.total }).catch(() => {});
+          },
+        });
+      })();
+      entry = { pool, users: 0, folder };
+      open.set(hash, entry);
+      pool.catch(() => closeSetup(hash));
+    }
+    entry.users += 1;
+    return entry;
+  };
+
+  const evaluate = async (job: Job): Promise<EvalJobResult> => {
+    let data: EvalJobData;
+    try {
+      data = decodeJobData(job.data, job.id);
+    } catch (error) {
+      // A malformed job is not tried again: no worker could do better with it.
+      throw new UnrecoverableError(`worker ${name}: malformed job: ${messageOf(error)}`);
+    }
+    const setup = await setupOf(data.setup);
+    const model = options.model ?? setup.model.path;
+    const tokenizer = options.tokenizer ?? setup.model.tokenizer;
+    const difference = identityDifference(await identityOf(model, tokenizer), setup.model.identity);
+    if (difference !== undefined) {
+      throw new Error(`worker ${name} refuses the job: the base model at ${model} is not the search's: ${difference}`);
+    }
+    const entry = acquire(data.setup, setup, model, tokenizer);
+    const progressKey = JSON.stringify(subnetRecord(data.subnet));
+    running.set(progressKey, job);
+    const started = Date.now();
+    try {
+      const scored = await lastValueFrom((await entry.pool).evaluate(of({ key: data.key, subnet: data.subnet })));
+      log(`${data.key}: accuracy ${scored.accuracy.toFixed(4)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return { accuracy: scored.accuracy, macs: scored.macs as number, worker: name };
+    } catch (error) {
+      // Evaluators that failed are opened afresh for the next job.
+      closeSetup(data.setup);
+      throw error;
+    } finally {
+      running.delete(progressKey);
+      entry.users -= 1;
+    }
+  };
+
+  const worker = new Worker<EvalJobData, EvalJobResult>(queueName, evaluate, {
+    name,
+    connection: {
+      ...target.options,
+      maxRetriesPerRequest: null,
+      retryStrategy: (n: number) => Math.min(n * 200, 2000),
+    },
+    concurrency,
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    // A job whose worker died twice is retried once more before it counts as failed.
+    maxStalledCount: 2,
+  });
+  let lastError: string | undefined;
+  worker.on('error', (error) => {
+    // One line per kind of trouble (a Redis outage repeats its error on every reconnect).
+    if (error.message === lastError) return;
+    lastError = error.message;
+    log(`Redis: ${error.message}; reconnecting`);
+  });
+  worker.on('ready', () => {
+    if (lastError !== undefined) log('connected again');
+    lastError = undefined;
+  });
+  worker.on('failed', (job, error) => log(`job ${job?.id ?? '?'} failed: ${error.message}`));
+  await worker.waitUntilReady();
+  log(`taking jobs from queue '${queueName}' at ${target.display} (concurrency ${concurrency})`);
+
+  return {
+    name,
+    close: async (force = false) => {
+      await worker.close(force);
+      for (const hash of [...open.keys()]) closeSetup(hash);
+      redis.disconnect();
+      fs.rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

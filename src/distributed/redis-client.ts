@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { QueueError, type RedisTarget } from './redis-url';
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A client that reconnects for as long as it lives (a restarted Redis is picked up again);
+ * commands wait while Redis is away, so callers bound their waits themselves. Connection errors
+ * go to `onError` (by default nowhere: the pool and the worker report outages themselves).
+ */
+export function redisClient(target: RedisTarget, name: string, onError: (error: Error) => void = () => {}): Redis {
+  const client = new Redis({
+    ...target.options,
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
+  client.on('error', onError);
+  return client;
+}
+
+/** Settles as `promise`, or rejects with `what` after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Connects once and pings, within `timeoutMs`: a Redis that is down, or refuses the password, is an error in seconds. */
+export async function probeRedis(target: RedisTarget, timeoutMs = 5000): Promise<void> {
+  const client = new Redis({
+    ...target.options,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await withTimeout(client.connect(), timeoutMs, 'connecting');
+    await withTimeout(client.ping(), timeoutMs, 'PING');
+  } catch (error) {
+    throw new QueueError(target.scrub(`cannot reach Redis at ${target.display}: ${messageOf(error)}`));
+  } finally {
+    client.disconnect();
+  }
+}
