@@ -69,13 +69,12 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
   const { setup } = options;
   await probeRedis(target);
   const connection = redisClient(target, 'lonas-search');
-  const bullConnection = {
-    ...target.options,
-    maxRetriesPerRequest: null,
-    retryStrategy: (n: number) => Math.min(n * 200, 2000),
-  };
-  const queue = new Queue<EvalJobData>(name, { connection: bullConnection });
-  const queueEvents = new QueueEvents(name, { connection: bullConnection });
+  // Clients of its own for BullMQ, so that closing with Redis gone can drop them.
+  const queueClient = redisClient(target, 'lonas-search-queue');
+  const eventsClient = redisClient(target, 'lonas-search-events');
+  const dropConnections = () => [connection, queueClient, eventsClient].forEach((client) => client.disconnect());
+  const queue = new Queue<EvalJobData>(name, { connection: queueClient });
+  const queueEvents = new QueueEvents(name, { connection: eventsClient });
   // Outages are reported by the poll below; the clients reconnect on their own.
   queue.on('error', () => {});
   queueEvents.on('error', () => {});
@@ -83,8 +82,8 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     await withTimeout(Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]), 10_000, 'opening the queue');
     await withTimeout(setup.store(connection), redisTimeoutMs, 'storing the search setup');
   } catch (error) {
+    dropConnections();
     await Promise.allSettled([queue.close(), queueEvents.close()]);
-    connection.disconnect();
     throw new QueueError(target.scrub(`queue '${name}' at ${target.display}: ${messageOf(error)}`));
   }
 
@@ -294,8 +293,9 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await Promise.allSettled([queue.close(), queueEvents.close()]);
-      connection.disconnect();
+      // Closing waits for Redis to answer; with Redis gone, the connections are dropped instead.
+      await withTimeout(Promise.all([queue.close(), queueEvents.close()]), 2000, 'closing the queue').catch(() => {});
+      dropConnections();
     },
   };
 }

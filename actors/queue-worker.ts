@@ -6,7 +6,7 @@ import { lastValueFrom, of } from 'rxjs';
 import { subnetRecord } from '../src/events';
 import { DEFAULT_EVAL_QUEUE, decodeJobData, type EvalJobData, type EvalJobResult } from '../src/distributed/eval-job';
 import { fetchSetup, materializeSetup, type EvalSetup } from '../src/distributed/eval-setup';
-import { probeRedis, redisClient } from '../src/distributed/redis-client';
+import { bullConnection, probeRedis, redisClient } from '../src/distributed/redis-client';
 import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import { identityDifference, modelIdentity, type ModelIdentity } from '../src/io/model-identity';
@@ -191,11 +191,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   const worker = new Worker<EvalJobData, EvalJobResult>(queueName, evaluate, {
     name,
-    connection: {
-      ...target.options,
-      maxRetriesPerRequest: null,
-      retryStrategy: (n: number) => Math.min(n * 200, 2000),
-    },
+    connection: bullConnection(target),
     concurrency,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,

@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueError, type RedisTarget } from './redis-url';
 
@@ -19,6 +20,15 @@ export function redisClient(target: RedisTarget, name: string, onError: (error: 
   return client;
 }
 
+/** Connection options for BullMQ's queues, workers and queue events: they reconnect as redisClient's do. */
+export function bullConnection(target: RedisTarget): ConnectionOptions {
+  return {
+    ...target.options,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+  };
+}
+
 /** Settles as `promise`, or rejects with `what` after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -38,12 +48,14 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 5000): Promise
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  client.on('error', () => {});
+  // The connection's own error (ECONNREFUSED, a TLS failure) says more than the command's "Connection is closed".
+  let cause: Error | undefined;
+  client.on('error', (error) => (cause ??= error));
   try {
     await withTimeout(client.connect(), timeoutMs, 'connecting');
     await withTimeout(client.ping(), timeoutMs, 'PING');
   } catch (error) {
-    throw new QueueError(target.scrub(`cannot reach Redis at ${target.display}: ${messageOf(error)}`));
+    throw new QueueError(target.scrub(`cannot reach Redis at ${target.display}: ${messageOf(cause ?? error)}`));
   } finally {
     client.disconnect();
   }

@@ -1,5 +1,9 @@
-import type { LonasEvent } from '../events';
+import type { LonasEvent, SearchQueueEvent } from '../events';
 import type { LiveSnapshot } from './live-state';
+
+const describeQueue = (event: SearchQueueEvent): string =>
+  `queue ${event.queue} at ${event.redis}: ${event.waiting} waiting, ${event.active} active, ` +
+  `${event.workers} worker${event.workers === 1 ? '' : 's'}${event.warning === undefined ? '' : `; ${event.warning}`}`;
 
 /** One line for a terminal per event worth showing (undefined: not shown). */
 export function describeEvent(event: LonasEvent): string | undefined {
@@ -27,6 +31,8 @@ export function describeEvent(event: LonasEvent): string | undefined {
       return `${event.role}${event.dataset === undefined ? '' : ` ${event.dataset}`}: all ${event.total} examples evaluated`;
     case 'search.candidate':
       return undefined;
+    case 'search.queue':
+      return describeQueue(event);
     case 'search.generation': {
       const best = [...event.front].sort((a, b) => b.accuracy - a.accuracy)[0];
       return (
@@ -53,6 +59,7 @@ export function describeSnapshot(state: LiveSnapshot): string[] {
     lines.push(
       `evaluating ${progress.role}${progress.dataset === undefined ? '' : ` ${progress.dataset}`}: ${progress.done}/${progress.total} examples`,
     );
+  if (state.queue !== undefined) lines.push(describeQueue(state.queue));
   if (state.front.length > 0)
     lines.push(`front: ${state.front.map((p) => `${p.macs.toFixed(1)}/${p.accuracy.toFixed(3)}`).join(' ')}`);
   return lines;

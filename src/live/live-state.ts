@@ -4,6 +4,7 @@ import type {
   FrontPoint,
   LonasEvent,
   SearchCandidateEvent,
+  SearchQueueEvent,
   StageEvent,
   TrainStepEvent,
 } from '../events';
@@ -25,6 +26,8 @@ export interface LiveSnapshot {
    * entry goes once its evaluation is done.
    */
   evalProgress: Record<string, EvaluationProgressEvent>;
+  /** The latest search.queue (absent before a distributed search reports, as from older servers). */
+  queue?: SearchQueueEvent;
   events: number;
   done: boolean;
 }
@@ -36,8 +39,8 @@ export const progressKey = (event: Pick<EvaluationProgressEvent, 'role' | 'datas
 /**
  * Folds the event stream into the state a late joiner needs: the run's settings, the training
  * curves (the newest `maxSteps` steps), stage changes, every search candidate, the current front,
- * the hypervolume per generation, the newest `maxEvaluations` evaluation results and the
- * evaluations in progress.
+ * the hypervolume per generation, the newest `maxEvaluations` evaluation results, the
+ * evaluations in progress and the evaluation queue's latest figures.
  */
 export class LiveState {
   private readonly snapshot: LiveSnapshot = {
@@ -83,6 +86,9 @@ export class LiveState {
       }
       case 'search.candidate':
         this.snapshot.candidates.push(event);
+        break;
+      case 'search.queue':
+        this.snapshot.queue = event;
         break;
       case 'search.generation':
         this.snapshot.front = event.front;

@@ -36,6 +36,7 @@ export const EVENT_TYPES: readonly string[] = [
   'eval.result',
   'eval.progress',
   'search.candidate',
+  'search.queue',
   'search.start',
   'search.generation',
   'search.done',

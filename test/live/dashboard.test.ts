@@ -4,7 +4,13 @@ import * as path from 'path';
 import { chromium, type Browser } from 'playwright-core';
 import { Subject } from 'rxjs';
 import { LiveServer } from '../../actors/live';
-import type { EvaluationEvent, EvaluationProgressEvent, LonasEvent } from '../../src/events';
+import type {
+  EvaluationEvent,
+  EvaluationProgressEvent,
+  LonasEvent,
+  SearchCandidateEvent,
+  SearchQueueEvent,
+} from '../../src/events';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 import { SENTENCES } from '../support/training';
 
@@ -191,6 +197,67 @@ describeWithChromium('the live dashboard in headless Chromium', () => {
       await page.waitForFunction('document.body.dataset.evaluations === "1107"', undefined, { timeout: 30_000 });
       expect(await page.locator('#evalResults tr').count()).toBe(1000);
       expect((await cells(0))[4]).toBe((1099 / 1100).toFixed(4));
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+
+  it("shows a distributed search's queue, its warning while there is one, and who scored each candidate", async () => {
+    const events = new Subject<LonasEvent>();
+    const server = await LiveServer.start(events, { port: 0, run: { command: 'commonsense' } });
+    const queue = (extra: Partial<SearchQueueEvent> = {}): SearchQueueEvent => ({
+      type: 'search.queue',
+      queue: 'lonas-eval',
+      redis: 'redis://10.0.0.5:6379',
+      waiting: 4,
+      active: 0,
+      workers: 0,
+      ...extra,
+    });
+    const candidate = (evaluator: string): SearchCandidateEvent => ({
+      type: 'search.candidate',
+      generation: 0,
+      subnet: { 0: 32 },
+      macs: 12.5,
+      accuracy: 0.5,
+      cached: false,
+      evaluator,
+    });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${server.port}/`);
+      await page.waitForFunction('document.body.dataset.steps === "0"', undefined, { timeout: 30_000 });
+      // A search without a queue shows neither the panel nor the evaluator column.
+      expect(await page.isVisible('#queue')).toBe(false);
+      expect(await page.isVisible('th.evaluator')).toBe(false);
+      events.next(queue({ warning: 'no worker connected for 5s' }));
+      await page.waitForFunction("document.getElementById('queueWarning').textContent !== ''", undefined, {
+        timeout: 30_000,
+      });
+      expect(await page.textContent('#queueFigures')).toBe(
+        'lonas-eval at redis://10.0.0.5:6379: 4 waiting, 0 active, 0 workers',
+      );
+      expect(await page.textContent('#queueWarning')).toBe('no worker connected for 5s');
+      expect(await page.isVisible('#queueWarning')).toBe(true);
+      // A worker joins and scores a candidate: the warning goes, the candidate says who scored it.
+      events.next(queue({ waiting: 3, active: 1, workers: 1 }));
+      events.next(candidate('host-1234'));
+      await page.waitForFunction('document.body.dataset.candidates === "1"', undefined, { timeout: 30_000 });
+      expect(await page.isVisible('#queueWarning')).toBe(false);
+      expect(await page.textContent('#queueFigures')).toBe(
+        'lonas-eval at redis://10.0.0.5:6379: 3 waiting, 1 active, 1 worker',
+      );
+      expect(await page.textContent('#candidates td.evaluator')).toBe('host-1234');
+      expect(await page.isVisible('th.evaluator')).toBe(true);
+      // A late joiner sees the same from the state.
+      const late = await browser.newPage();
+      await late.goto(`http://127.0.0.1:${server.port}/`);
+      await late.waitForFunction('document.body.dataset.candidates === "1"', undefined, { timeout: 30_000 });
+      expect(await late.textContent('#queueFigures')).toBe(await page.textContent('#queueFigures'));
+      expect(await late.isVisible('#queueWarning')).toBe(false);
+      expect(await late.textContent('#candidates td.evaluator')).toBe('host-1234');
     } finally {
       await browser.close();
       await server.close();

@@ -1,4 +1,10 @@
-import type { EvaluationEvent, EvaluationProgressEvent, LonasEvent } from '../../src/events';
+import type {
+  EvaluationEvent,
+  EvaluationProgressEvent,
+  LonasEvent,
+  SearchCandidateEvent,
+  SearchQueueEvent,
+} from '../../src/events';
 import { describeEvent, describeSnapshot } from '../../src/live/describe';
 import { LiveState, progressKey, type LiveSnapshot } from '../../src/live/live-state';
 
@@ -19,6 +25,26 @@ const progress = (done: number, extra: Partial<EvaluationProgressEvent> = {}): E
   done,
   total: 100,
   ...extra,
+});
+
+const queue = (extra: Partial<SearchQueueEvent> = {}): SearchQueueEvent => ({
+  type: 'search.queue',
+  queue: 'lonas-eval',
+  redis: 'redis://10.0.0.5:6379',
+  waiting: 3,
+  active: 2,
+  workers: 2,
+  ...extra,
+});
+
+const candidate = (evaluator?: string): SearchCandidateEvent => ({
+  type: 'search.candidate',
+  generation: 0,
+  subnet: { 0: 32 },
+  macs: 12.5,
+  accuracy: 0.5,
+  cached: false,
+  ...(evaluator === undefined ? {} : { evaluator }),
 });
 
 describe('the live state of evaluations', () => {
@@ -48,6 +74,18 @@ describe('the live state of evaluations', () => {
     state.apply(progress(8, { role: 'candidate', dataset: undefined, total: 8 }));
     expect(Object.keys(state.current.evalProgress)).toEqual(['test/piqa']);
     expect(progressKey({ role: 'candidate' })).toBe('candidate');
+  });
+
+  it("keeps the queue's latest figures, its warning only while there is one, and who scored each candidate", () => {
+    const state = new LiveState();
+    expect(state.current.queue).toBeUndefined();
+    state.apply(queue({ workers: 0, warning: 'no worker connected' }));
+    expect(state.current.queue).toEqual(queue({ workers: 0, warning: 'no worker connected' }));
+    state.apply(queue());
+    expect(state.current.queue).toEqual(queue());
+    state.apply(candidate('host-1234'));
+    state.apply(candidate());
+    expect(state.current.candidates).toEqual([candidate('host-1234'), candidate()]);
   });
 
   it('adds its fields to the state without changing the others', () => {
@@ -88,24 +126,37 @@ describe('lonas watch lines for evaluations', () => {
     expect(describeEvent(progress(8, { role: 'candidate', dataset: undefined, total: 8 }))).toBeUndefined();
   });
 
+  it("describes the queue's figures, with its warning while there is one", () => {
+    expect(describeEvent(queue())).toBe('queue lonas-eval at redis://10.0.0.5:6379: 3 waiting, 2 active, 2 workers');
+    expect(describeEvent(queue({ waiting: 5, active: 0, workers: 0, warning: 'no worker connected' }))).toBe(
+      'queue lonas-eval at redis://10.0.0.5:6379: 5 waiting, 0 active, 0 workers; no worker connected',
+    );
+    expect(describeEvent(queue({ workers: 1 }))).toBe(
+      'queue lonas-eval at redis://10.0.0.5:6379: 3 waiting, 2 active, 1 worker',
+    );
+  });
+
   it('summarises the evaluations of a late joiner, and a state from a server without them', () => {
     const state = new LiveState({ command: 'commonsense' });
     const events: LonasEvent[] = [
       result(0.7, { role: 'val_maximal' }),
       result(0.6, { role: 'val_heuristic' }),
       progress(40),
+      queue({ warning: 'Redis unreachable' }),
     ];
     for (const event of events) state.apply(event);
     expect(describeSnapshot(state.current)).toEqual([
       'run: {"command":"commonsense"}',
-      '3 events so far',
+      '4 events so far',
       '2 evaluation results; last: evaluated val_heuristic: accuracy 0.6000 on 408 examples',
       'evaluating test boolq: 40/100 examples',
+      'queue lonas-eval at redis://10.0.0.5:6379: 3 waiting, 2 active, 2 workers; Redis unreachable',
     ]);
-    // A state from a server that predates the eval topic has neither field.
+    // A state from a server that predates the eval topic and the queue has none of these fields.
     const older: Partial<LiveSnapshot> = { ...state.current };
     delete older.evaluations;
     delete older.evalProgress;
-    expect(describeSnapshot(older as LiveSnapshot)).toEqual(['run: {"command":"commonsense"}', '3 events so far']);
+    delete older.queue;
+    expect(describeSnapshot(older as LiveSnapshot)).toEqual(['run: {"command":"commonsense"}', '4 events so far']);
   });
 });

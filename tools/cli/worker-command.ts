@@ -12,7 +12,7 @@ more) on every machine that holds the base model. Runs until SIGINT or SIGTERM (
 jobs it holds; a second signal exits at once).
 
   --redis URL              redis://[:password@]host[:port][/db], or rediss://... for TLS
-                           (a URL without a password uses \$${REDIS_PASSWORD_ENV} when set)
+                           (a URL without a password uses $${REDIS_PASSWORD_ENV} when set)
   --queue NAME             the queue to take jobs from (default ${DEFAULT_EVAL_QUEUE})
   --concurrency N          candidates evaluated at once, each on its own thread and model (default 1)
   --model PATH             this machine's copy of the base model (default: the search's path);

@@ -220,6 +220,7 @@
   }
 
   const table = document.getElementById('candidates');
+  const candidateTable = document.getElementById('candidateTable');
   const command = document.getElementById('command');
 
   function exportCommand(subnet) {
@@ -233,15 +234,17 @@
   function addCandidate(event) {
     const row = document.createElement('tr');
     row.className = 'candidate';
-    const cells = [
-      table.children.length + 1,
-      event.generation + 1,
-      event.macs.toFixed(3),
-      event.weights ?? '',
-      event.accuracy.toFixed(4),
-    ];
-    row.innerHTML =
-      cells.map((c) => `<td>${c}</td>`).join('') + `<td class="subnet">${JSON.stringify(event.subnet)}</td>`;
+    row.append(
+      cell(table.children.length + 1),
+      cell(event.generation + 1),
+      cell(event.macs.toFixed(3)),
+      cell(event.weights ?? ''),
+      cell(event.accuracy.toFixed(4)),
+      // A worker's name comes from another machine: text, never markup.
+      cell(event.evaluator ?? '', 'evaluator text'),
+      cell(JSON.stringify(event.subnet), 'subnet'),
+    );
+    if (event.evaluator !== undefined) candidateTable.classList.add('with-evaluator');
     row.addEventListener('click', () => {
       for (const other of table.querySelectorAll('tr.selected')) other.classList.remove('selected');
       row.classList.add('selected');
@@ -255,6 +258,19 @@
   function setFront(points) {
     front.data.datasets[1].data = points.map((p) => ({ x: p.macs, y: p.accuracy })).sort((a, b) => a.x - b.x);
     dirty.add('front');
+  }
+
+  // A distributed search's queue: hidden until the search reports one, its warning while there is one.
+  let queue;
+  function renderQueue() {
+    if (!dirty.delete('queue')) return;
+    document.getElementById('queue').hidden = false;
+    document.getElementById('queueFigures').textContent =
+      `${queue.queue} at ${queue.redis}: ${queue.waiting} waiting, ${queue.active} active, ` +
+      `${queue.workers} worker${queue.workers === 1 ? '' : 's'}`;
+    const warning = document.getElementById('queueWarning');
+    warning.textContent = queue.warning ?? '';
+    warning.hidden = queue.warning === undefined;
   }
 
   function showStage(event) {
@@ -294,6 +310,10 @@
       case 'eval.progress':
         setProgress(event);
         break;
+      case 'search.queue':
+        queue = event;
+        dirty.add('queue');
+        break;
       default:
         break;
     }
@@ -306,6 +326,7 @@
     renderResults();
     renderProgress();
     renderEvalChart();
+    renderQueue();
     statusLine.textContent =
       `${run.command || 'run'} — ${steps} training steps, ${table.children.length} subnets evaluated` +
       (evaluations ? `, ${evaluations} evaluation results` : '') +
@@ -352,9 +373,10 @@
       for (const candidate of data.state.candidates) addCandidate(candidate);
       setFront(data.state.front);
       data.state.hypervolumes.forEach((h, i) => hypervolume.data.datasets[0].data.push({ x: i + 1, y: h }));
-      // Servers from before the eval topic send neither.
+      // Servers from before the eval topic send neither, and a search without a queue sends none.
       for (const result of data.state.evaluations ?? []) addResult(result);
       for (const current of Object.values(data.state.evalProgress ?? {})) setProgress(current);
+      if (data.state.queue !== undefined) apply(data.state.queue);
       dirty.add('training').add('front').add('hypervolume');
     } else if (data.type === 'event') {
       apply(data.event);

@@ -1,0 +1,246 @@
+import { Job, Queue, Worker } from 'bullmq';
+import { firstValueFrom, from, lastValueFrom, filter, Subject, toArray } from 'rxjs';
+import { queuePool } from '../../actors/queue-pool';
+import type { Candidate } from '../../actors/evaluator-pool';
+import type { LonasEvent, SearchQueueEvent } from '../../src/events';
+import { sha256 } from '../../src/distributed/blob-store';
+import { evalJobId, type EvalJobData, type EvalJobResult } from '../../src/distributed/eval-job';
+import type { PublishedSetup } from '../../src/distributed/eval-setup';
+import { bullConnection } from '../../src/distributed/redis-client';
+import { redisTarget, QueueError } from '../../src/distributed/redis-url';
+import { describeWithRedis, freePort, removeRedis, startRedis, type TestRedis } from '../support/redis-server';
+
+/** A setup that is only a name: these tests run BullMQ workers of their own, which need no files. */
+function setupNamed(name: string): PublishedSetup & { stored: number } {
+  const setup = {
+    hash: sha256(name),
+    setup: {} as PublishedSetup['setup'],
+    stored: 0,
+    store: async () => {
+      setup.stored += 1;
+    },
+    isStored: async () => true,
+  };
+  return setup;
+}
+
+const candidates = (n: number): Candidate[] =>
+  Array.from({ length: n }, (_, i) => ({ key: `(${i}, ${i % 3})`, subnet: { 0: i, 1: i % 3 } }));
+
+/** A worker that scores subnet {0: i} as i / 10, after `delayMs`. */
+function fakeWorker(redis: TestRedis, queue: string, name: string, delayMs = 0, seen: string[] = []) {
+  const worker = new Worker<EvalJobData, EvalJobResult>(
+    queue,
+    async (job) => {
+      seen.push(job.data.key);
+      await job.updateProgress({ worker: name, done: 1, total: 2 });
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return { accuracy: job.data.subnet[0] / 10, macs: 1, worker: name };
+    },
+    { name, connection: bullConnection(redisTarget(redis.url, 'test')) },
+  );
+  worker.on('error', () => {});
+  return worker;
+}
+
+describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () => {
+  let redis: TestRedis;
+  let queueNumber = 0;
+  const nextQueue = () => `test-${process.pid}-${(queueNumber += 1)}`;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => removeRedis(redis));
+
+  it('sends candidates as jobs, merges their results with the worker named, and counts a result once', async () => {
+    const queue = nextQueue();
+    const setup = setupNamed('merge');
+    const events: LonasEvent[] = [];
+    const seen: string[] = [];
+    const worker = fakeWorker(redis, queue, 'fake-1', 20, seen);
+    const pool = await queuePool({ url: redis.url, queue, setup, emit: (e) => events.push(e), pollMs: 100 });
+    try {
+      expect(setup.stored).toBe(1);
+      const results = await lastValueFrom(pool.evaluate(from(candidates(5))).pipe(toArray()));
+      expect(results.map((r) => [r.key, r.accuracy, r.evaluator, r.macs]).sort()).toEqual(
+        candidates(5).map((c) => [c.key, c.subnet[0] / 10, 'fake-1', 1]),
+      );
+      expect(events.some((e) => e.type === 'eval.progress' && e.evaluator === 'fake-1' && e.done === 1)).toBe(true);
+      // The same candidates again (a restarted search): their jobs completed, so nothing is evaluated twice.
+      const again = await lastValueFrom(
+        pool.evaluate(from([...candidates(5), ...candidates(6).slice(5)])).pipe(toArray()),
+      );
+      expect(again.map((r) => r.key).sort()).toEqual(
+        candidates(6)
+          .map((c) => c.key)
+          .sort(),
+      );
+      expect(seen.sort()).toEqual(
+        candidates(6)
+          .map((c) => c.key)
+          .sort(),
+      );
+    } finally {
+      await pool.close();
+      await worker.close();
+    }
+  });
+
+  it('says so while no worker is connected, and goes on when one starts', async () => {
+    const queue = nextQueue();
+    const events = new Subject<LonasEvent>();
+    const pool = await queuePool({
+      url: redis.url,
+      queue,
+      setup: setupNamed('lonely'),
+      emit: (e) => events.next(e),
+      pollMs: 100,
+      noWorkersAfterMs: 300,
+    });
+    let worker: Worker | undefined;
+    try {
+      const warned = firstValueFrom(
+        events.pipe(filter((e): e is SearchQueueEvent => e.type === 'search.queue' && e.warning !== undefined)),
+      );
+      const results = lastValueFrom(pool.evaluate(from(candidates(2))).pipe(toArray()));
+      const warning = await warned;
+      expect(warning).toMatchObject({ queue, waiting: 2, workers: 0 });
+      expect(warning.warning).toBe(
+        `no evaluator workers on queue '${queue}' at ${redis.url}: 2 candidates wait; start one with 'lonas worker --redis ${redis.url} --queue ${queue}'`,
+      );
+      worker = fakeWorker(redis, queue, 'late');
+      expect((await results).map((r) => r.evaluator)).toEqual(['late', 'late']);
+    } finally {
+      await pool.close();
+      await worker?.close();
+    }
+  });
+
+  it('a candidate that fails every try stops the evaluation with the reason', async () => {
+    const queue = nextQueue();
+    const worker = new Worker(
+      queue,
+      async () => {
+        throw new Error('worker w9 refuses the job: its files differ');
+      },
+      { connection: bullConnection(redisTarget(redis.url, 'test')) },
+    );
+    worker.on('error', () => {});
+    const pool = await queuePool({ url: redis.url, queue, setup: setupNamed('failing'), attempts: 2, pollMs: 100 });
+    try {
+      await expect(lastValueFrom(pool.evaluate(from(candidates(1))))).rejects.toThrow(
+        'candidate (0, 0) failed on all 2 tries: worker w9 refuses the job: its files differ',
+      );
+    } finally {
+      await pool.close();
+      await worker.close();
+    }
+  });
+
+  it('Redis restarted during an evaluation: the pool reconnects and completes', async () => {
+    const queue = nextQueue();
+    const events = new Subject<LonasEvent>();
+    const queueEvents = (pattern: RegExp) =>
+      firstValueFrom(events.pipe(filter((e) => e.type === 'search.queue' && pattern.test(e.warning ?? ''))));
+    const pool = await queuePool({
+      url: redis.url,
+      queue,
+      setup: setupNamed('restart'),
+      emit: (e) => events.next(e),
+      pollMs: 100,
+      noWorkersAfterMs: 100,
+    });
+    let worker: Worker | undefined;
+    try {
+      const results = lastValueFrom(pool.evaluate(from(candidates(3))).pipe(toArray()));
+      // The jobs are in Redis (appendonly): once the pool has seen them wait, stop Redis, let the
+      // pool notice, start Redis again, then a worker.
+      await queueEvents(/^no evaluator workers/);
+      const unreachable = queueEvents(/is unreachable/);
+      await redis.stop();
+      expect((await unreachable).type).toBe('search.queue');
+      await redis.start();
+      worker = fakeWorker(redis, queue, 'after-restart');
+      expect((await results).map((r) => r.key).sort()).toEqual(
+        candidates(3)
+          .map((c) => c.key)
+          .sort(),
+      );
+    } finally {
+      await pool.close();
+      await worker?.close();
+    }
+  });
+
+  it('Redis lost for longer than the bounded wait: a clear error', async () => {
+    const own = await startRedis();
+    const queue = nextQueue();
+    const pool = await queuePool({ url: own.url, queue, setup: setupNamed('lost'), pollMs: 100, redisTimeoutMs: 1000 });
+    try {
+      const results = lastValueFrom(pool.evaluate(from(candidates(2))));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await own.stop();
+      await expect(results).rejects.toThrow(
+        new RegExp(
+          `^lost Redis at redis://127\\.0\\.0\\.1:${own.port} for \\d+ s \\(.*\\); the caches keep every result so far: run the search again to resume$`,
+        ),
+      );
+    } finally {
+      await pool.close();
+      await removeRedis(own);
+    }
+  });
+
+  it('a Redis that is not there, or refuses the password, is an error at once without the password', async () => {
+    const port = await freePort();
+    await expect(queuePool({ url: `redis://127.0.0.1:${port}`, setup: setupNamed('none') })).rejects.toThrow(
+      new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
+    const guarded = await startRedis({ password: 'right-horse-battery' });
+    try {
+      const wrong = guarded.url.replace('right-horse-battery', 'wrong-staple');
+      const error = await queuePool({ url: wrong, setup: setupNamed('auth') }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(QueueError);
+      expect((error as Error).message).toMatch(/^cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: WRONGPASS/);
+      expect((error as Error).message).not.toContain('wrong-staple');
+      // The right password works.
+      const queue = nextQueue();
+      const worker = fakeWorker(guarded, queue, 'guarded');
+      const pool = await queuePool({ url: guarded.url, queue, setup: setupNamed('auth'), pollMs: 100 });
+      try {
+        expect((await lastValueFrom(pool.evaluate(from(candidates(1))))).evaluator).toBe('guarded');
+      } finally {
+        await pool.close();
+        await worker.close();
+      }
+    } finally {
+      await removeRedis(guarded);
+    }
+  });
+
+  it('a job that vanished with Redis is enqueued again, with its setup', async () => {
+    const queue = nextQueue();
+    const setup = setupNamed('vanished');
+    let stored = true;
+    setup.isStored = async () => stored;
+    const pool = await queuePool({ url: redis.url, queue, setup, pollMs: 100 });
+    const admin = new Queue(queue, { connection: bullConnection(redisTarget(redis.url, 'test')) });
+    let worker: Worker | undefined;
+    try {
+      const results = lastValueFrom(pool.evaluate(from(candidates(1))));
+      const id = evalJobId(setup.hash, candidates(1)[0].key);
+      while ((await admin.getJobState(id)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 50));
+      // As after a Redis that restarted empty: the job and the setup are gone.
+      stored = false;
+      await (await Job.fromId(admin, id))?.remove();
+      while ((await admin.getJobState(id)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(setup.stored).toBeGreaterThanOrEqual(2);
+      worker = fakeWorker(redis, queue, 'fresh');
+      expect((await results).key).toBe(candidates(1)[0].key);
+    } finally {
+      await admin.close();
+      await pool.close();
+      await worker?.close();
+    }
+  });
+});
