@@ -9,7 +9,8 @@ import { bullConnection } from '../../src/distributed/redis-client';
 import { redisTarget } from '../../src/distributed/redis-url';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 import { lonasBin, lonasCli } from '../support/cli';
-import { describeWithRedis, freePort, removeRedis, startRedis, type TestRedis } from '../support/redis-server';
+import { describeWithRedis } from '../support/redis-server';
+import { freePort, startLocalRedis, type LocalRedis } from '../../tools/local-redis';
 
 const root = path.join(__dirname, '..', '..');
 const demo = (...parts: string[]) => path.join(root, 'tools', 'demo', ...parts);
@@ -58,7 +59,7 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
   const adapter = path.join(folder, 'adapter');
   const nncf = path.join(folder, 'config.json');
   const serial = path.join(folder, 'serial');
-  let redis: TestRedis;
+  let redis: LocalRedis;
   const workers: Spawned[] = [];
   let queueNumber = 0;
   const nextQueue = () => `search-${(queueNumber += 1)}`;
@@ -106,7 +107,7 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
   };
 
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startLocalRedis({ persist: true });
     // A super-adapter trained a little (its B matrices are not zero), then the search in one process.
     const trained = await runExperiment({
       task: {
@@ -151,7 +152,7 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
   });
 
   afterAll(async () => {
-    await removeRedis(redis);
+    await redis.remove();
     fs.rmSync(folder, { recursive: true, force: true });
   });
 
@@ -332,7 +333,8 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
       '-out',
       'server.pem',
     );
-    const secure = await startRedis({
+    const secure = await startLocalRedis({
+      persist: true,
       password,
       tls: { cert: path.join(tls, 'server.pem'), key: path.join(tls, 'server.key'), ca: path.join(tls, 'ca.pem') },
     });
@@ -356,7 +358,7 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
       expect(wrong.stderr).toMatch(/cannot reach Redis at rediss:\/\/:\*\*\*@localhost:\d+: WRONGPASS/);
       expect(wrong.stderr).not.toContain('wrong-secret');
     } finally {
-      await removeRedis(secure);
+      await secure.remove();
     }
   });
 });

@@ -8,7 +8,8 @@ import { evalJobId, type EvalJobData, type EvalJobResult } from '../../src/distr
 import type { PublishedSetup } from '../../src/distributed/eval-setup';
 import { bullConnection } from '../../src/distributed/redis-client';
 import { redisTarget, QueueError } from '../../src/distributed/redis-url';
-import { describeWithRedis, freePort, removeRedis, startRedis, type TestRedis } from '../support/redis-server';
+import { describeWithRedis } from '../support/redis-server';
+import { freePort, startLocalRedis, type LocalRedis } from '../../tools/local-redis';
 
 /** A setup that is only a name: these tests run BullMQ workers of their own, which need no files. */
 function setupNamed(name: string): PublishedSetup & { stored: number } {
@@ -28,7 +29,7 @@ const candidates = (n: number): Candidate[] =>
   Array.from({ length: n }, (_, i) => ({ key: `(${i}, ${i % 3})`, subnet: { 0: i, 1: i % 3 } }));
 
 /** A worker that scores subnet {0: i} as i / 10, after `delayMs`. */
-function fakeWorker(redis: TestRedis, queue: string, name: string, delayMs = 0, seen: string[] = []) {
+function fakeWorker(redis: LocalRedis, queue: string, name: string, delayMs = 0, seen: string[] = []) {
   const worker = new Worker<EvalJobData, EvalJobResult>(
     queue,
     async (job) => {
@@ -44,13 +45,13 @@ function fakeWorker(redis: TestRedis, queue: string, name: string, delayMs = 0, 
 }
 
 describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () => {
-  let redis: TestRedis;
+  let redis: LocalRedis;
   let queueNumber = 0;
   const nextQueue = () => `test-${process.pid}-${(queueNumber += 1)}`;
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startLocalRedis({ persist: true });
   });
-  afterAll(() => removeRedis(redis));
+  afterAll(() => redis.remove());
 
   it('sends candidates as jobs, merges their results with the worker named, and counts a result once', async () => {
     const queue = nextQueue();
@@ -173,7 +174,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
   });
 
   it('Redis lost for longer than the bounded wait: a clear error', async () => {
-    const own = await startRedis();
+    const own = await startLocalRedis({ persist: true });
     const queue = nextQueue();
     const pool = await queuePool({ url: own.url, queue, setup: setupNamed('lost'), pollMs: 100, redisTimeoutMs: 1000 });
     try {
@@ -187,7 +188,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
       );
     } finally {
       await pool.close();
-      await removeRedis(own);
+      await own.remove();
     }
   });
 
@@ -196,7 +197,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
     await expect(queuePool({ url: `redis://127.0.0.1:${port}`, setup: setupNamed('none') })).rejects.toThrow(
       new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
     );
-    const guarded = await startRedis({ password: 'right-horse-battery' });
+    const guarded = await startLocalRedis({ persist: true, password: 'right-horse-battery' });
     try {
       const wrong = guarded.url.replace('right-horse-battery', 'wrong-staple');
       const error = await queuePool({ url: wrong, setup: setupNamed('auth') }).catch((e: Error) => e);
@@ -214,7 +215,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
         await worker.close();
       }
     } finally {
-      await removeRedis(guarded);
+      await guarded.remove();
     }
   });
 

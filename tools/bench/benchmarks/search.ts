@@ -16,7 +16,8 @@ import { modelIdentity } from '../../../src/io/model-identity';
 import { subnetCost } from '../../../src/nas/cost';
 import { readNasConfig } from '../../../src/nas/nas-config';
 import type { BenchRecord, Benchmark } from '../measure';
-import { redisServerMissing, spawnUntilReady, startBenchRedis, stopChild, type BenchRedis } from '../redis-for-bench';
+import { redisServerMissing, startLocalRedis, type LocalRedis } from '../../local-redis';
+import { spawnUntilReady, stopChild } from '../child-processes';
 
 type Setup = {
   workers: number;
@@ -157,13 +158,13 @@ export const searchBenchmark: Benchmark = {
       const cost = (subnet: Parameters<typeof subnetCost>[1]) => subnetCost(network.plan, subnet, { tokens });
 
       // The queue setups: a Redis of this benchmark's own, and the search's setup the workers fetch.
-      let redis: BenchRedis | undefined;
+      let redis: LocalRedis | undefined;
       let queueSetup: PublishedSetup | undefined;
       const missing = redisServerMissing();
       let queueError: string | undefined = missing;
       if (queueError === undefined) {
         try {
-          redis = await startBenchRedis();
+          redis = await startLocalRedis();
           const identity = await modelIdentity(config.model, config.tokenizer);
           queueSetup = prepareSetup(config, network, opened.adapterTaskType, objective.records, identity);
         } catch (error) {
@@ -344,7 +345,7 @@ export const searchBenchmark: Benchmark = {
           same_results: SETUPS.every((setup, i) => skip(setup) || runs[i].every((r) => r.sameResults)),
         };
       } finally {
-        await redis?.stop();
+        await redis?.remove();
       }
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });

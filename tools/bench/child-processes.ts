@@ -1,25 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
+import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
-
-/** Why the benchmark's own Redis cannot run here, or undefined when Debian's redis-server is installed. */
-export function redisServerMissing(): string | undefined {
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.status === 0) return undefined;
-  const why = probe.error?.message ?? `exited with ${probe.status}: ${probe.stderr}`;
-  return `redis-server is not available (${why.trim()}); apt-get install redis-server`;
-}
-
-/** A free loopback TCP port. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Children of this process that must not outlive it (killed on exit, even when the benchmark throws or is interrupted). */
 const children = new Set<ChildProcess>();
@@ -87,37 +67,4 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
     });
     child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
   });
-}
-
-export interface BenchRedis {
-  url: string;
-  /** Stops the server and removes its folder. */
-  stop(): Promise<void>;
-}
-
-/**
- * A redis-server of the benchmark's own: loopback, a free port, a temporary --dir, nothing
- * persisted (no RDB snapshots, no append-only file: no disk writes in the timed part).
- */
-export async function startBenchRedis(): Promise<BenchRedis> {
-  const port = await freePort();
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-bench-redis-'));
-  const args = [
-    ...['--bind', '127.0.0.1', '--port', String(port), '--dir', folder],
-    ...['--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no', '--logfile', ''],
-  ];
-  let server: ChildProcess;
-  try {
-    ({ child: server } = await spawnUntilReady('redis-server', args, 'Ready to accept connections', 20_000));
-  } catch (error) {
-    fs.rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      await stopChild(server, 5000);
-      fs.rmSync(folder, { recursive: true, force: true });
-    },
-  };
 }
