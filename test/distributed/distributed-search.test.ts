@@ -247,6 +247,31 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
     expect(failed.failedReason).toContain("'key' must be string");
     expect(worker.child.exitCode).toBeNull();
     expect(new Set(rows(out, 'search_progression.csv'))).toEqual(new Set(rows(serial, 'search_progression.csv')));
+    // SIGTERM: the worker finishes what it holds (nothing now) and exits as a shell reports it.
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(143);
+  });
+
+  it('Redis restarted mid-search: the search and the worker reconnect, and the search completes', async () => {
+    const queue = nextQueue();
+    const out = path.join(folder, 'redis-restarted');
+    await startWorker(queue, 'wg');
+    let candidates = 0;
+    let restarting: Promise<void> | undefined;
+    const run = spawnLonas(search(out, '--eval_queue', redis.url, '--eval_queue_name', queue, '--events'), {
+      onStdoutLine: (line) => {
+        if ((JSON.parse(line) as LonasEvent).type !== 'search.candidate' || (candidates += 1) !== 3) return;
+        // Redis away until the search has said so, then back with its data (append-only).
+        restarting = (async () => {
+          await redis.stop();
+          await stderrMatches(run, /Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/);
+          await redis.start();
+        })();
+      },
+    });
+    expect(await run.exited).toBe(0);
+    await restarting;
+    expect(new Set(rows(out, 'search_progression.csv'))).toEqual(new Set(rows(serial, 'search_progression.csv')));
   });
 
   it('a worker whose base model differs refuses the jobs, saying what differs', async () => {
