@@ -9,6 +9,7 @@ import {
   type EvalJobData,
 } from '../src/distributed/eval-job';
 import type { PublishedSetup } from '../src/distributed/eval-setup';
+import { isSetupStored, storeSetup } from '../src/distributed/setup-store';
 import { probeRedis, redisClient, withTimeout } from '../src/distributed/redis-client';
 import { QueueError, redisTarget } from '../src/distributed/redis-url';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
@@ -80,7 +81,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
   queueEvents.on('error', () => {});
   try {
     await withTimeout(Promise.all([queue.waitUntilReady(), queueEvents.waitUntilReady()]), 10_000, 'opening the queue');
-    await withTimeout(setup.store(connection), redisTimeoutMs, 'storing the search setup');
+    await withTimeout(storeSetup(connection, setup), redisTimeoutMs, 'storing the search setup');
   } catch (error) {
     dropConnections();
     await Promise.allSettled([queue.close(), queueEvents.close()]);
@@ -154,7 +155,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
         ),
       );
     } else if (state === 'unknown') {
-      if (!(await setup.isStored(connection))) await setup.store(connection);
+      if (!(await isSetupStored(connection, setup))) await storeSetup(connection, setup);
       await enqueue(jobId, entry.candidate);
     }
   };

@@ -5,7 +5,8 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { lastValueFrom, of } from 'rxjs';
 import { subnetRecord } from '../src/events';
 import { DEFAULT_EVAL_QUEUE, decodeJobData, type EvalJobData, type EvalJobResult } from '../src/distributed/eval-job';
-import { fetchSetup, materializeSetup, type EvalSetup } from '../src/distributed/eval-setup';
+import type { EvalSetup } from '../src/distributed/eval-setup';
+import { fetchSetup, materializeSetup } from '../src/distributed/setup-store';
 import { bullConnection, probeRedis, redisClient } from '../src/distributed/redis-client';
 import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
@@ -156,7 +157,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     return entry;
   };
 
-  const evaluate = async (job: Job): Promise<EvalJobResult> => {
+  const evaluateJob = async (job: Job): Promise<EvalJobResult> => {
     let data: EvalJobData;
     try {
       data = decodeJobData(job.data, job.id);
@@ -186,6 +187,16 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     } finally {
       running.delete(progressKey);
       entry.users -= 1;
+    }
+  };
+
+  /** A job's failure names this worker: the search shows the reason of the last try. */
+  const evaluate = async (job: Job): Promise<EvalJobResult> => {
+    try {
+      return await evaluateJob(job);
+    } catch (error) {
+      if (error instanceof UnrecoverableError || messageOf(error).startsWith(`worker ${name} `)) throw error;
+      throw new Error(`worker ${name}: ${messageOf(error)}`);
     }
   };
 

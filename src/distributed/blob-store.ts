@@ -15,7 +15,8 @@ const chunkKey = (hash: string, i: number) => `lonas:blob:${hash}:${i}`;
  * the hash. The chunks are written before the entry that lists them, so a reader never sees a
  * partial blob.
  */
-export async function putBlob(redis: Redis, bytes: Buffer): Promise<string> {
+export async function putBlob(redis: Redis, blob: Uint8Array): Promise<string> {
+  const bytes = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
   const hash = sha256(bytes);
   const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
   const present = await redis.get(metaKey(hash));

@@ -1,5 +1,3 @@
-import type { RedisOptions } from 'ioredis';
-
 /** A Redis URL that is not one, or a Redis that cannot be reached or refuses us. */
 export class QueueError extends Error {
   constructor(message: string) {
@@ -8,11 +6,21 @@ export class QueueError extends Error {
   }
 }
 
+/** What ioredis (and BullMQ) connect with. */
+export interface RedisConnectionOptions {
+  host: string;
+  port: number;
+  db: number;
+  username?: string;
+  password?: string;
+  tls?: { servername: string };
+}
+
 /** Where a Redis is, as ioredis connects to it and as lonas may print it. */
 export interface RedisTarget {
   /** The URL with any password replaced by `***`: the only form that reaches logs, events and errors. */
   display: string;
-  options: RedisOptions;
+  options: RedisConnectionOptions;
   /** `text` with the password (should a server or library ever echo it) replaced by `***`. */
   scrub(text: string): string;
 }
@@ -33,7 +41,11 @@ export function redactRedisUrl(url: string): string {
  * certificate checked against the system's CAs and NODE_EXTRA_CA_CERTS). Without a password in the
  * URL, LONAS_REDIS_PASSWORD is used when set. `field` names the flag or config field in errors.
  */
-export function redisTarget(url: string, field: string, env: NodeJS.ProcessEnv = process.env): RedisTarget {
+export function redisTarget(
+  url: string,
+  field: string,
+  env: Record<string, string | undefined> = process.env,
+): RedisTarget {
   const expected = 'expected redis://[:password@]host[:port][/db] or rediss://... for TLS';
   let parsed: URL;
   try {

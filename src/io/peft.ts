@@ -22,8 +22,8 @@ export class AdapterError extends Error {
 }
 
 const PREFIX = 'base_model.model.';
-const CONFIG = 'adapter_config.json';
-const WEIGHTS = 'adapter_model.safetensors';
+export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 export interface AdapterConfigJson {
   peft_type: string;
@@ -48,8 +48,8 @@ export interface PeftAdapter {
 }
 
 function readAdapterConfig(folder: string): AdapterConfigJson {
-  const configFile = path.join(folder, CONFIG);
-  if (!fs.existsSync(configFile)) throw new AdapterError(`${folder}: no ${CONFIG}`);
+  const configFile = path.join(folder, ADAPTER_CONFIG_FILE);
+  if (!fs.existsSync(configFile)) throw new AdapterError(`${folder}: no ${ADAPTER_CONFIG_FILE}`);
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as AdapterConfigJson;
   if (config.peft_type !== 'LORA') throw new AdapterError(`${configFile}: peft_type ${config.peft_type} is not LORA`);
   return config;
@@ -72,7 +72,7 @@ export function adapterLoraPlan(folder: string): LoraPlan {
 
 export function readPeftAdapter(folder: string): PeftAdapter {
   const config = readAdapterConfig(folder);
-  const file = SafetensorsFile.open(path.join(folder, WEIGHTS));
+  const file = SafetensorsFile.open(path.join(folder, ADAPTER_WEIGHTS_FILE));
   const lora = new Map<string, { a?: tf.Tensor2D; b?: tf.Tensor2D }>();
   const saved = new Map<string, tf.Tensor>();
   for (const key of file.entries.keys()) {
@@ -151,8 +151,8 @@ export function saveAdapter(folder: string, network: SuperNetwork, options: Save
     init_lora_weights: true,
   };
   fs.mkdirSync(folder, { recursive: true });
-  writeSafetensors(path.join(folder, WEIGHTS), tensors, { format: 'pt' });
-  writeFileAtomic(path.join(folder, CONFIG), `${JSON.stringify(config, null, 2)}\n`);
+  writeSafetensors(path.join(folder, ADAPTER_WEIGHTS_FILE), tensors, { format: 'pt' });
+  writeFileAtomic(path.join(folder, ADAPTER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /**
@@ -163,7 +163,7 @@ export function saveAdapter(folder: string, network: SuperNetwork, options: Save
 export function loadAdapter(folder: string, network: SuperNetwork): void {
   const adapter = readPeftAdapter(folder);
   const { config } = adapter;
-  const where = path.join(folder, WEIGHTS);
+  const where = path.join(folder, ADAPTER_WEIGHTS_FILE);
   try {
     for (const [modulePath, { a, b }] of adapter.lora) {
       const layer = network.layers.get(modulePath);

@@ -5,24 +5,17 @@ import type { Candidate } from '../../actors/evaluator-pool';
 import type { LonasEvent, SearchQueueEvent } from '../../src/events';
 import { sha256 } from '../../src/distributed/blob-store';
 import { evalJobId, type EvalJobData, type EvalJobResult } from '../../src/distributed/eval-job';
-import type { PublishedSetup } from '../../src/distributed/eval-setup';
-import { bullConnection } from '../../src/distributed/redis-client';
+import type { EvalSetup, PublishedSetup } from '../../src/distributed/eval-setup';
+import { bullConnection, redisClient } from '../../src/distributed/redis-client';
 import { redisTarget, QueueError } from '../../src/distributed/redis-url';
 import { describeWithRedis } from '../support/redis-server';
 import { freePort, startLocalRedis, type LocalRedis } from '../../tools/local-redis';
 
-/** A setup that is only a name: these tests run BullMQ workers of their own, which need no files. */
-function setupNamed(name: string): PublishedSetup & { stored: number } {
-  const setup = {
-    hash: sha256(name),
-    setup: {} as PublishedSetup['setup'],
-    stored: 0,
-    store: async () => {
-      setup.stored += 1;
-    },
-    isStored: async () => true,
-  };
-  return setup;
+/** A setup that is only a name and one blob: these tests run BullMQ workers of their own, which read neither. */
+function setupNamed(name: string): PublishedSetup {
+  const setup = { name } as unknown as EvalSetup;
+  const bytes = new TextEncoder().encode(`blob of ${name}`);
+  return { hash: sha256(JSON.stringify(setup)), setup, blobs: [{ hash: sha256(bytes), bytes }] };
 }
 
 const candidates = (n: number): Candidate[] =>
@@ -60,8 +53,11 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
     const seen: string[] = [];
     const worker = fakeWorker(redis, queue, 'fake-1', 20, seen);
     const pool = await queuePool({ url: redis.url, queue, setup, emit: (e) => events.push(e), pollMs: 100 });
+    const redisKeys = redisClient(redisTarget(redis.url, 'test'), 'test');
     try {
-      expect(setup.stored).toBe(1);
+      // The setup and its blob are in Redis before the first job.
+      expect(await redisKeys.get(`lonas:setup:${setup.hash}`)).toBe(JSON.stringify(setup.setup));
+      expect(await redisKeys.exists(`lonas:blob:${setup.blobs[0].hash}`)).toBe(1);
       const results = await lastValueFrom(pool.evaluate(from(candidates(5))).pipe(toArray()));
       expect(results.map((r) => [r.key, r.accuracy, r.evaluator, r.macs]).sort()).toEqual(
         candidates(5).map((c) => [c.key, c.subnet[0] / 10, 'fake-1', 1]),
@@ -222,23 +218,26 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
   it('a job that vanished with Redis is enqueued again, with its setup', async () => {
     const queue = nextQueue();
     const setup = setupNamed('vanished');
-    let stored = true;
-    setup.isStored = async () => stored;
     const pool = await queuePool({ url: redis.url, queue, setup, pollMs: 100 });
     const admin = new Queue(queue, { connection: bullConnection(redisTarget(redis.url, 'test')) });
+    const redisKeys = redisClient(redisTarget(redis.url, 'test'), 'test');
     let worker: Worker | undefined;
     try {
       const results = lastValueFrom(pool.evaluate(from(candidates(1))));
       const id = evalJobId(setup.hash, candidates(1)[0].key);
-      while ((await admin.getJobState(id)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 50));
-      // As after a Redis that restarted empty: the job and the setup are gone.
-      stored = false;
+      const waiting = async () => {
+        while ((await admin.getJobState(id)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 50));
+      };
+      await waiting();
+      // As after a Redis that restarted empty: the job, the setup and its blob are gone.
       await (await Job.fromId(admin, id))?.remove();
-      while ((await admin.getJobState(id)) !== 'waiting') await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(setup.stored).toBeGreaterThanOrEqual(2);
+      await redisKeys.del(`lonas:setup:${setup.hash}`, `lonas:blob:${setup.blobs[0].hash}`);
+      await waiting();
+      expect(await redisKeys.exists(`lonas:setup:${setup.hash}`, `lonas:blob:${setup.blobs[0].hash}`)).toBe(2);
       worker = fakeWorker(redis, queue, 'fresh');
       expect((await results).key).toBe(candidates(1)[0].key);
     } finally {
+      redisKeys.disconnect();
       await admin.close();
       await pool.close();
       await worker?.close();
