@@ -78,6 +78,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
           .sort(),
       );
     } finally {
+      redisKeys.disconnect();
       await pool.close();
       await worker.close();
     }
