@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
+import * as os from 'os';
 import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
+import { describeEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
 
 /** The tensor backends lonas can run on, in the order they are tried. */
 export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -25,6 +27,10 @@ export interface BackendOptions {
   log?: (line: string) => void;
   /** Loads an optional package; `require` by default, replaceable in tests. */
   loadModule?: (name: string) => unknown;
+  /** What the run will hold at its peak: a run past wasm's heap goes to another backend, or is refused. */
+  memory?: MemoryEstimate;
+  /** The machine's memory (default os.totalmem()), replaceable in tests. */
+  machineMemory?: number;
 }
 
 export class BackendUnavailableError extends Error {
@@ -108,8 +114,10 @@ export function requestedBackend(options: BackendOptions): BackendName | undefin
 }
 
 /**
- * Chooses the tensor backend once at start-up: the one asked for (an error if it cannot load),
- * else the first of tensorflow, wasm, cpu that loads. Prints one line saying which and why.
+ * Chooses the tensor backend once at start-up: the one asked for (an error if it cannot load, or
+ * cannot hold the run's `memory`), else the first of tensorflow, wasm, cpu that loads and can hold
+ * it (wasm's heap stops at 4 GiB; the machine's memory bounds them all). Prints one line saying
+ * which and why.
  */
 export async function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const loadModule = options.loadModule ?? require;
@@ -117,8 +125,22 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
   tf.enableProdMode(); // the backend report below replaces tfjs's own start-up banner
   registerGradients();
   const asked = requestedBackend(options);
+  const { memory } = options;
+  const machineMemory = options.machineMemory ?? os.totalmem();
+  // Where the run cannot fit, a clear error now rather than "memory access out of bounds" later.
+  if (memory !== undefined && memory.total > machineMemory) {
+    throw new BackendUnavailableError(
+      `this run needs about ${describeEstimate(memory)}, more than this machine's ${(machineMemory / 1024 ** 3).toFixed(1)} GiB of memory: use a smaller batch, shorter sequences or a machine with more`,
+    );
+  }
+  const tooLarge = (name: BackendName): string | undefined =>
+    name === 'wasm' && memory !== undefined && memory.total > WASM_HEAP_BYTES
+      ? `this run needs about ${describeEstimate(memory)}, past wasm's ${WASM_HEAP_BYTES / 1024 ** 3} GiB heap`
+      : undefined;
   let choice: BackendChoice;
   if (asked !== undefined) {
+    const why = tooLarge(asked);
+    if (why !== undefined) throw new BackendUnavailableError(`backend '${asked}' cannot hold this run: ${why}`);
     const attempt = await attempts[asked](loadModule);
     if (!attempt.ok) {
       const hint =
@@ -133,6 +155,11 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
     const skipped: string[] = [];
     let found: BackendChoice | undefined;
     for (const name of backendNames) {
+      const why = tooLarge(name);
+      if (why !== undefined) {
+        skipped.push(`${name} skipped (${why})`);
+        continue;
+      }
       const attempt = await attempts[name](loadModule);
       if (attempt.ok) {
         found = {

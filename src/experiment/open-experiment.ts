@@ -10,6 +10,7 @@ import { ExperimentError, type BoundTask, type Task, type TaskContext } from '..
 import { taskLoss } from '../train/task-loss';
 import { loadTokenizer } from '../tokenizers/load-tokenizer';
 import type { ExperimentConfig } from './experiment-config';
+import { experimentMemory } from './experiment-memory';
 
 /** An experiment's model, ready for its phases. */
 export interface OpenExperiment {
@@ -35,9 +36,14 @@ export async function openExperiment(
   context: Omit<TaskContext, 'loaded' | 'network' | 'tokenizer' | 'evalBatchSize'>,
   log?: (line: string) => void,
 ): Promise<OpenExperiment> {
-  await selectBackend({ requested: config.backend, ...(log === undefined ? {} : { log }) });
   let checkpoint = openCheckpoint(config.model);
   if (task.adaptCheckpoint !== undefined) checkpoint = task.adaptCheckpoint(checkpoint);
+  // The backend is chosen with the run's size in mind: wasm's heap stops at 4 GiB.
+  await selectBackend({
+    requested: config.backend,
+    memory: experimentMemory(config, nasConfig, checkpoint),
+    ...(log === undefined ? {} : { log }),
+  });
   const { loaded, network } = openSuperNetwork(checkpoint, nasConfig, {
     lora: config.loraWeights === undefined ? config.lora : adapterLoraPlan(config.loraWeights),
     loraDefaults: config.loraDefaults,

@@ -56,6 +56,41 @@ describe('selectBackend', () => {
     expect(lines[0]).toMatch(/backend wasm .*tensorflow unavailable \(@tensorflow\/tfjs-node-gpu: Cannot find module/);
   });
 
+  describe('by the size of the run', () => {
+    const gib = 1024 ** 3;
+    const run = (total: number) => ({ weights: total / 4, adapter: 0, activations: (3 * total) / 4, total });
+
+    it('goes past wasm to cpu when the run would not fit in its 4 GiB heap, saying so', async () => {
+      const lines: string[] = [];
+      const choice = await selectBackend({
+        env: {},
+        loadModule: withoutTensorflow,
+        memory: run(8 * gib),
+        machineMemory: 64 * gib,
+        log: (l) => lines.push(l),
+      });
+      expect(choice.name).toBe('cpu');
+      expect(lines[0]).toMatch(
+        /^lonas: backend cpu .*wasm skipped \(this run needs about 8\.0 GiB \(weights 2\.0 GiB, adapter 0\.0 GiB, activations 6\.0 GiB\), past wasm's 4 GiB heap\)$/,
+      );
+      // A run that fits keeps wasm.
+      expect(
+        (await selectBackend({ env: {}, loadModule: withoutTensorflow, memory: run(gib), log: () => {} })).name,
+      ).toBe('wasm');
+    });
+
+    it('refuses wasm asked for a run past its heap, and any backend for a run past the machine', async () => {
+      await expect(selectBackend({ requested: 'wasm', memory: run(6 * gib), log: () => {} })).rejects.toThrow(
+        "backend 'wasm' cannot hold this run: this run needs about 6.0 GiB (weights 1.5 GiB, adapter 0.0 GiB, activations 4.5 GiB), past wasm's 4 GiB heap",
+      );
+      await expect(
+        selectBackend({ env: {}, memory: run(40 * gib), machineMemory: 24 * gib, log: () => {} }),
+      ).rejects.toThrow(
+        "this run needs about 40.0 GiB (weights 10.0 GiB, adapter 0.0 GiB, activations 30.0 GiB), more than this machine's 24.0 GiB of memory",
+      );
+    });
+  });
+
   it('falls through to cpu when wasm cannot load either', async () => {
     const noWasm = (name: string): unknown => {
       if (name === '@tensorflow/tfjs-backend-wasm') throw new Error('no wasm here');
