@@ -84,14 +84,17 @@ function greedy(model: CausalLM, prompts: number[][], maxNewTokens: number, eos:
     const out = logProbabilities(model, step, cache);
     disposeCache(cache);
     cache = out.cache;
-    const values = out.logProbs.arraySync();
+    // One flat read: nested arrays of [rows, vocab] numbers cost more than the step itself.
+    const values = out.logProbs.dataSync();
+    const vocab = out.logProbs.shape[1];
     out.logProbs.dispose();
-    const chosen = values.map((row, i) => {
+    const chosen = sequences.map((sequence, i) => {
       if (finished[i]) return padId;
+      const row = i * vocab;
       let best = 0;
-      for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-      sequences[i].push(best);
-      scores[i] += row[best];
+      for (let v = 1; v < vocab; v++) if (values[row + v] > values[row + best]) best = v;
+      sequence.push(best);
+      scores[i] += values[row + best];
       if (eos.has(best)) finished[i] = true;
       return best;
     });
@@ -129,6 +132,30 @@ class FinishedBeams {
   }
 }
 
+/**
+ * The `k` best (row, token) continuations by `score`, best first; equal scores keep row-then-token
+ * order (what a stable sort of every candidate gives), without building or sorting them all.
+ */
+function best(
+  k: number,
+  rows: number[],
+  vocab: number,
+  score: (row: number, token: number) => number,
+): Array<{ row: number; token: number; score: number }> {
+  const kept: Array<{ row: number; token: number; score: number }> = [];
+  for (const row of rows) {
+    for (let token = 0; token < vocab; token++) {
+      const value = score(row, token);
+      if (kept.length === k && value <= kept[k - 1].score) continue;
+      let at = kept.length;
+      while (at > 0 && kept[at - 1].score < value) at--;
+      kept.splice(at, 0, { row, token, score: value });
+      if (kept.length > k) kept.pop();
+    }
+  }
+  return kept;
+}
+
 function beamSearch(
   model: CausalLM,
   prompts: number[][],
@@ -148,9 +175,9 @@ function beamSearch(
   for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
     const out = logProbabilities(model, step, cache);
     disposeCache(cache);
-    const logProbs = out.logProbs.arraySync();
+    const logProbs = out.logProbs.dataSync();
+    const vocab = out.logProbs.shape[1];
     out.logProbs.dispose();
-    const vocab = logProbs[0].length;
     const nextRows: number[] = [];
     const nextTokens: number[] = [];
     const nextScores: number[] = [];
@@ -166,13 +193,10 @@ function beamSearch(
         }
         return;
       }
-      const candidates: Array<{ row: number; token: number; score: number }> = [];
-      for (const row of rows) {
-        for (let v = 0; v < vocab; v++) candidates.push({ row, token: v, score: beamScores[row] + logProbs[row][v] });
-      }
-      candidates.sort((x, y) => y.score - x.score);
+      // The 2 x numBeams best continuations of the prompt's beams, as transformers' topk takes them.
+      const candidates = best(2 * numBeams, rows, vocab, (row, v) => beamScores[row] + logProbs[row * vocab + v]);
       const chosen: typeof candidates = [];
-      for (const [rank, candidate] of candidates.slice(0, 2 * numBeams).entries()) {
+      for (const [rank, candidate] of candidates.entries()) {
         if (eos.has(candidate.token)) {
           // An EOS below the top numBeams does not finish a hypothesis (transformers' rule).
           if (rank < numBeams) {
