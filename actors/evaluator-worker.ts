@@ -14,6 +14,7 @@ import type { SubnetConfig } from '../src/nas/search-space';
 import { subnetCost } from '../src/nas/cost';
 import { ExperimentError, type TaskObjective } from '../src/tasks/task';
 import { taskOf } from './validate-experiment';
+import { errorMessage } from '../src/util/error-message';
 
 /** What the pool sends a worker: first `open`, then `score` for one candidate at a time. */
 export type WorkerRequest =
@@ -57,8 +58,6 @@ function channel(): Channel | undefined {
   process.on('disconnect', () => process.exit(0));
   return { send: (reply) => send(reply), onRequest: (handler) => process.on('message', handler) };
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function serve(pool: Channel): void {
   let objective: Promise<{ score: TaskObjective['score']; macs: (subnet: SubnetConfig) => number }> | undefined;
@@ -107,7 +106,7 @@ function serve(pool: Channel): void {
           await objective;
           pool.send({ type: 'opened' });
         } catch (error) {
-          pool.send({ type: 'failed', message: messageOf(error) });
+          pool.send({ type: 'failed', message: errorMessage(error) });
         }
         return;
       }
@@ -117,7 +116,7 @@ function serve(pool: Channel): void {
         const accuracy = await score(request.subnet);
         pool.send({ type: 'result', key: request.key, accuracy, macs: macs(request.subnet) });
       } catch (error) {
-        pool.send({ type: 'failed', key: request.key, message: messageOf(error) });
+        pool.send({ type: 'failed', key: request.key, message: errorMessage(error) });
       }
     });
   });

@@ -13,6 +13,7 @@ import { isSetupStored, storeSetup } from '../src/distributed/setup-store';
 import { probeRedis, redisClient, withTimeout } from '../src/distributed/redis-client';
 import { QueueError, redisTarget } from '../src/distributed/redis-url';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
+import { errorMessage } from '../src/util/error-message';
 
 export interface QueuePoolOptions {
   /** redis:// or rediss:// (see redisTarget). */
@@ -39,8 +40,6 @@ export interface QueuePoolOptions {
 
 /** Finished jobs stay a week, so a restarted search takes the results its workers returned meanwhile. */
 const KEEP_FINISHED = { age: 7 * 24 * 3600 };
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** One evaluate() call: its jobs, and how they end. */
 interface Evaluation {
@@ -85,7 +84,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
   } catch (error) {
     dropConnections();
     await Promise.allSettled([queue.close(), queueEvents.close()]);
-    throw new QueueError(target.scrub(`queue '${name}' at ${target.display}: ${messageOf(error)}`));
+    throw new QueueError(target.scrub(`queue '${name}' at ${target.display}: ${errorMessage(error)}`));
   }
 
   const evaluations = new Set<Evaluation>();
@@ -193,7 +192,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
       if (away > redisTimeoutMs) {
         const lost = new QueueError(
           target.scrub(
-            `lost Redis at ${target.display} for ${Math.round(away / 1000)} s (${messageOf(error)}); the caches keep every result so far: run the search again to resume`,
+            `lost Redis at ${target.display} for ${Math.round(away / 1000)} s (${errorMessage(error)}); the caches keep every result so far: run the search again to resume`,
           ),
         );
         for (const evaluation of evaluations) evaluation.fail(lost);
@@ -204,7 +203,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
         active: shown?.active ?? 0,
         workers: 0,
         warning: target.scrub(
-          `Redis at ${target.display} is unreachable (${messageOf(error)}); waiting up to ${Math.round(redisTimeoutMs / 1000)} s for it`,
+          `Redis at ${target.display} is unreachable (${errorMessage(error)}); waiting up to ${Math.round(redisTimeoutMs / 1000)} s for it`,
         ),
       });
     } finally {
@@ -272,7 +271,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
                 return inspect(jobId);
               })
               .catch((error) =>
-                evaluation.fail(new QueueError(target.scrub(`enqueueing ${candidate.key}: ${messageOf(error)}`))),
+                evaluation.fail(new QueueError(target.scrub(`enqueueing ${candidate.key}: ${errorMessage(error)}`))),
               );
           },
           error: evaluation.fail,

@@ -13,6 +13,7 @@ import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import { identityDifference, modelIdentity, type ModelIdentity } from '../src/io/model-identity';
 import type { EvaluatorPool } from './evaluator-pool';
 import { workerPool } from './worker-pool';
+import { errorMessage } from '../src/util/error-message';
 
 export interface QueueWorkerOptions {
   /** redis:// or rediss:// (see redisTarget). */
@@ -49,8 +50,6 @@ interface OpenSetup {
   users: number;
   folder: string;
 }
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * A worker of a distributed search (`lonas worker`): takes candidate jobs from a BullMQ queue,
@@ -163,7 +162,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       data = decodeJobData(job.data, job.id);
     } catch (error) {
       // A malformed job is not tried again: no worker could do better with it.
-      throw new UnrecoverableError(`worker ${name}: malformed job: ${messageOf(error)}`);
+      throw new UnrecoverableError(`worker ${name}: malformed job: ${errorMessage(error)}`);
     }
     const setup = await setupOf(data.setup);
     const model = options.model ?? setup.model.path;
@@ -195,8 +194,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     try {
       return await evaluateJob(job);
     } catch (error) {
-      if (error instanceof UnrecoverableError || messageOf(error).startsWith(`worker ${name} `)) throw error;
-      throw new Error(`worker ${name}: ${messageOf(error)}`);
+      if (error instanceof UnrecoverableError || errorMessage(error).startsWith(`worker ${name} `)) throw error;
+      throw new Error(`worker ${name}: ${errorMessage(error)}`);
     }
   };
 

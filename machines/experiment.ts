@@ -1,6 +1,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { TrainResult } from '../actors/trainer';
 import type { SearchResult } from '../actors/search';
+import { errorMessage } from '../src/util/error-message';
 
 /** Which phases run, as the original scripts' --do_train, --do_eval, --do_test and --do_search say. */
 export interface ExperimentPhases {
@@ -36,8 +37,6 @@ const missing = <O>(name: string): PhaseActor<O> =>
   fromPromise<O, void>(async () => {
     throw new Error(`experiment: no '${name}' actor was provided`);
   });
-
-const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * The lifecycle of an experiment: validate -> load -> train -> eval -> test -> search -> done,

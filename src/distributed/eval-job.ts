@@ -14,7 +14,7 @@ export interface EvalJobData {
   subnet: SubnetConfig;
 }
 
-/** What a worker returns: the objective, the MACs (millions) and weights its model counts, and who it is. */
+/** What a worker returns: the objective, the MACs (millions) its model counts, and who it is. */
 export interface EvalJobResult {
   accuracy: number;
   macs: number;

@@ -1,22 +1,24 @@
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { QueueError, type RedisTarget } from './redis-url';
+import { errorMessage } from '../util/error-message';
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** Milliseconds before the n-th reconnection attempt: soon at first, every 2 s at most. */
+const reconnectDelay = (times: number) => Math.min(times * 200, 2000);
 
 /**
  * A client that reconnects for as long as it lives (a restarted Redis is picked up again);
- * commands wait while Redis is away, so callers bound their waits themselves. Connection errors
- * go to `onError` (by default nowhere: the pool and the worker report outages themselves).
+ * commands wait while Redis is away, so callers bound their waits themselves. Its connection
+ * errors are not reported here: the pool and the worker report outages themselves.
  */
-export function redisClient(target: RedisTarget, name: string, onError: (error: Error) => void = () => {}): Redis {
+export function redisClient(target: RedisTarget, name: string): Redis {
   const client = new Redis({
     ...target.options,
     connectionName: name,
     maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
+    retryStrategy: reconnectDelay,
   });
-  client.on('error', onError);
+  client.on('error', () => {});
   return client;
 }
 
@@ -25,7 +27,7 @@ export function bullConnection(target: RedisTarget): ConnectionOptions {
   return {
     ...target.options,
     maxRetriesPerRequest: null,
-    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    retryStrategy: reconnectDelay,
   };
 }
 
@@ -55,7 +57,7 @@ export async function probeRedis(target: RedisTarget, timeoutMs = 5000): Promise
     await withTimeout(client.connect(), timeoutMs, 'connecting');
     await withTimeout(client.ping(), timeoutMs, 'PING');
   } catch (error) {
-    throw new QueueError(target.scrub(`cannot reach Redis at ${target.display}: ${messageOf(cause ?? error)}`));
+    throw new QueueError(target.scrub(`cannot reach Redis at ${target.display}: ${errorMessage(cause ?? error)}`));
   } finally {
     client.disconnect();
   }

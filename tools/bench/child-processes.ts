@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
+import { errorMessage } from '../../src/util/error-message';
 
 /** Children of this process that must not outlive it (killed on exit, even when the benchmark throws or is interrupted). */
 const children = new Set<ChildProcess>();
@@ -49,9 +50,7 @@ export async function spawnUntilReady(
     });
   } catch (error) {
     await stopChild(child, 0);
-    throw new Error(
-      `${path.basename(command)} ${args.join(' ')}: ${error instanceof Error ? error.message : String(error)}\n${output.trim()}`,
-    );
+    throw new Error(`${path.basename(command)} ${args.join(' ')}: ${errorMessage(error)}\n${output.trim()}`);
   }
   return { child, output: () => output };
 }

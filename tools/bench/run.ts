@@ -7,6 +7,7 @@ import { searchBenchmark } from './benchmarks/search';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
 import { trainingBenchmark } from './benchmarks/training';
 import type { Benchmark } from './measure';
+import { errorMessage } from '../../src/util/error-message';
 
 const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark, trainingBenchmark, searchBenchmark];
 
@@ -21,6 +22,6 @@ async function main(names: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`bench: ${errorMessage(error)}\n`);
   process.exit(1);
 });

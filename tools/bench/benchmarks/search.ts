@@ -18,6 +18,7 @@ import { readNasConfig } from '../../../src/nas/nas-config';
 import type { BenchRecord, Benchmark } from '../measure';
 import { redisServerMissing, startLocalRedis, type LocalRedis } from '../../local-redis';
 import { spawnUntilReady, stopChild } from '../child-processes';
+import { errorMessage } from '../../../src/util/error-message';
 
 type Setup = {
   workers: number;
@@ -65,8 +66,6 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 const rowsOf = (file: string) => new Set(fs.readFileSync(file, 'utf8').trim().split('\n'));
 const sameRows = (a: string, b: string) => {
@@ -168,7 +167,7 @@ export const searchBenchmark: Benchmark = {
           const identity = await modelIdentity(config.model, config.tokenizer);
           queueSetup = prepareSetup(config, network, opened.adapterTaskType, objective.records, identity);
         } catch (error) {
-          queueError = `the queue setups could not start: ${messageOf(error)}`;
+          queueError = `the queue setups could not start: ${errorMessage(error)}`;
         }
       }
       try {
@@ -279,7 +278,7 @@ export const searchBenchmark: Benchmark = {
             } catch (error) {
               // A queue that fails is reported in its own record; the other setups go on.
               if (setup.transport !== 'queue') throw error;
-              queueError = `${setup.workers} queue worker(s), round ${round + 1}: ${messageOf(error)}`;
+              queueError = `${setup.workers} queue worker(s), round ${round + 1}: ${errorMessage(error)}`;
               continue;
             }
             const sameResults = ['search_progression.csv', 'cache_top1_acc.csv', 'cache_MACs.csv'].every((file) =>
