@@ -1,7 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM } from '../models/causal-lm';
-import { disposeCache, type KVCache } from '../nn/attention';
-import { tidy } from '../nn/tidy';
+import type { Decoding, DecodeStep } from '../models/decoding';
+import { tensorDecoding } from './tensor-decoding';
 
 export interface GenerationOptions {
   maxNewTokens: number;
@@ -13,6 +12,11 @@ export interface GenerationOptions {
   padTokenId?: number;
   /** Beam scores are sum(log p) / length^lengthPenalty (default 1). */
   lengthPenalty?: number;
+  /**
+   * Decode on host arrays where the model and backend allow it (default true): the same
+   * arithmetic without a tfjs kernel call per operation. False: always through the tfjs forward.
+   */
+  hostDecoding?: boolean;
 }
 
 export interface GenerationResult {
@@ -22,15 +26,8 @@ export interface GenerationResult {
   scores: number[];
 }
 
-/** One decoding step's inputs for all rows, as plain arrays turned into tensors by the caller. */
-interface Step {
-  tokens: number[][];
-  mask: number[][];
-  positions: number[][];
-}
-
 /** Left-padded prompts, their mask, and positions that count only real tokens. */
-function promptStep(prompts: number[][], padId: number): Step {
+function promptStep(prompts: number[][], padId: number): DecodeStep {
   const width = Math.max(...prompts.map((p) => p.length));
   const tokens = prompts.map((p) => [...new Array<number>(width - p.length).fill(padId), ...p]);
   const mask = prompts.map((p) => [...new Array<number>(width - p.length).fill(0), ...p.map(() => 1)]);
@@ -41,31 +38,7 @@ function promptStep(prompts: number[][], padId: number): Step {
   return { tokens, mask, positions };
 }
 
-/** Runs one step and returns the last position's log-probabilities [rows, vocab] and the new cache. */
-function logProbabilities(model: CausalLM, step: Step, cache: KVCache | undefined) {
-  return tidy(() => {
-    const rows = step.tokens.length;
-    const time = step.tokens[0].length;
-    const { logits, cache: next } = model.forward({
-      inputIds: tf.tensor2d(step.tokens, [rows, time], 'int32'),
-      attentionMask: tf.tensor2d(step.mask, [rows, step.mask[0].length], 'int32'),
-      positionIds: tf.tensor2d(step.positions, [rows, time], 'int32'),
-      cache,
-      useCache: true,
-      lastPositionOnly: true,
-    });
-    return { logProbs: tf.logSoftmax(tf.reshape(logits, [rows, -1])) as tf.Tensor2D, cache: next as KVCache };
-  });
-}
-
-function reorderCache(cache: KVCache, rows: number[]): KVCache {
-  const index = tf.tensor1d(rows, 'int32');
-  const reordered = cache.map((layer) => ({ key: tf.gather(layer.key, index), value: tf.gather(layer.value, index) }));
-  index.dispose();
-  return reordered;
-}
-
-function nextStep(previous: Step, tokens: number[], rowOrder?: number[]): Step {
+function nextStep(previous: DecodeStep, tokens: number[], rowOrder?: number[]): DecodeStep {
   const order = rowOrder ?? tokens.map((_, i) => i);
   return {
     tokens: tokens.map((t) => [t]),
@@ -74,20 +47,26 @@ function nextStep(previous: Step, tokens: number[], rowOrder?: number[]): Step {
   };
 }
 
-function greedy(model: CausalLM, prompts: number[][], maxNewTokens: number, eos: Set<number>, padId: number) {
+/**
+ * Host decoding where the model offers it for the current backend (unless turned off), else
+ * the model's tfjs forward; `capacity` bounds the positions a row will hold.
+ */
+function openDecoding(model: CausalLM, rows: number, capacity: number, host: boolean): Decoding {
+  return (host ? model.hostDecoding?.(rows, capacity) : undefined) ?? tensorDecoding(model);
+}
+
+function greedy(
+  decoding: Decoding,
+  prompts: number[][],
+  options: { maxNewTokens: number; vocab: number; eos: Set<number>; padId: number },
+) {
+  const { maxNewTokens, vocab, eos, padId } = options;
   const sequences = prompts.map((): number[] => []);
   const scores = prompts.map(() => 0);
   const finished = prompts.map(() => false);
   let step = promptStep(prompts, padId);
-  let cache: KVCache | undefined;
   for (let t = 0; t < maxNewTokens && finished.includes(false); t++) {
-    const out = logProbabilities(model, step, cache);
-    disposeCache(cache);
-    cache = out.cache;
-    // One flat read: nested arrays of [rows, vocab] numbers cost more than the step itself.
-    const values = out.logProbs.dataSync();
-    const vocab = out.logProbs.shape[1];
-    out.logProbs.dispose();
+    const values = decoding.next(step);
     const chosen = sequences.map((sequence, i) => {
       if (finished[i]) return padId;
       const row = i * vocab;
@@ -100,7 +79,6 @@ function greedy(model: CausalLM, prompts: number[][], maxNewTokens: number, eos:
     });
     step = nextStep(step, chosen);
   }
-  disposeCache(cache);
   return { sequences, scores };
 }
 
@@ -157,11 +135,18 @@ function best(
 }
 
 function beamSearch(
-  model: CausalLM,
+  decoding: Decoding,
   prompts: number[][],
-  options: { maxNewTokens: number; numBeams: number; eos: Set<number>; padId: number; lengthPenalty: number },
+  options: {
+    maxNewTokens: number;
+    vocab: number;
+    numBeams: number;
+    eos: Set<number>;
+    padId: number;
+    lengthPenalty: number;
+  },
 ) {
-  const { maxNewTokens, numBeams, eos, padId, lengthPenalty } = options;
+  const { maxNewTokens, vocab, numBeams, eos, padId, lengthPenalty } = options;
   const expanded = prompts.flatMap((p) => new Array<number[]>(numBeams).fill(p));
   let step = promptStep(expanded, padId);
   // Lengths count the prompt, as transformers 4.31 (the version LoNAS pins) does.
@@ -171,13 +156,8 @@ function beamSearch(
   let beamScores: number[] = expanded.map((_, row) => (row % numBeams === 0 ? 0 : -1e9));
   const finished = prompts.map(() => new FinishedBeams(numBeams, lengthPenalty));
   const done = prompts.map(() => false);
-  let cache: KVCache | undefined;
   for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
-    const out = logProbabilities(model, step, cache);
-    disposeCache(cache);
-    const logProbs = out.logProbs.dataSync();
-    const vocab = out.logProbs.shape[1];
-    out.logProbs.dispose();
+    const logProbs = decoding.next(step);
     const nextRows: number[] = [];
     const nextTokens: number[] = [];
     const nextScores: number[] = [];
@@ -216,13 +196,11 @@ function beamSearch(
       }
       done[b] = finished[b].isDone(candidates[0].score, promptLength[b] + beams[rows[0]].length);
     });
-    cache = reorderCache(out.cache as KVCache, nextRows);
-    disposeCache(out.cache);
+    decoding.reorder(nextRows);
     beams.splice(0, beams.length, ...nextBeams);
     beamScores = nextScores;
     step = nextStep(step, nextTokens, nextRows);
   }
-  disposeCache(cache);
   const sequences: number[][] = [];
   const scores: number[] = [];
   prompts.forEach((_, b) => {
@@ -258,12 +236,13 @@ export function generate(model: CausalLM, prompts: number[][], options: Generati
         `${model.config.maxPositions} positions`,
     );
   }
-  if (numBeams === 1) return greedy(model, prompts, options.maxNewTokens, eos, padId);
-  return beamSearch(model, prompts, {
-    maxNewTokens: options.maxNewTokens,
-    numBeams,
-    eos,
-    padId,
-    lengthPenalty: options.lengthPenalty ?? 1,
-  });
+  const rows = prompts.length * numBeams;
+  const decoding = openDecoding(model, rows, longest + options.maxNewTokens, options.hostDecoding ?? true);
+  const settings = { maxNewTokens: options.maxNewTokens, vocab: model.config.vocabSize, eos, padId };
+  try {
+    if (numBeams === 1) return greedy(decoding, prompts, settings);
+    return beamSearch(decoding, prompts, { ...settings, numBeams, lengthPenalty: options.lengthPenalty ?? 1 });
+  } finally {
+    decoding.dispose();
+  }
 }

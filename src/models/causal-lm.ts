@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { KVCache } from '../nn/attention';
+import type { Decoding } from './decoding';
 import type { LinearRegistry } from '../nn/linear';
 
 /** What generation and training need to know of a decoder-only model's configuration. */
@@ -39,5 +40,10 @@ export interface CausalLM {
   /** Every linear layer by its Hugging Face module path. */
   readonly linears: LinearRegistry;
   forward(input: CausalLMInput): CausalLMOutput;
+  /**
+   * Decoding on host arrays for `rows` rows of up to `capacity` positions, where the model and
+   * the current backend allow it (else undefined, and generation uses `forward`).
+   */
+  hostDecoding?(rows: number, capacity: number): Decoding | undefined;
   dispose(): void;
 }

@@ -11,12 +11,16 @@ import {
   type KVCache,
 } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
+import { hostMemoryBackend } from '../backend/host-view';
+import { hostLinear, type HostLinear } from '../nn/host-linear';
 import { Linear, LinearRegistry } from '../nn/linear';
 import { RMSNorm } from '../nn/norms';
 import { RotaryEmbedding } from '../nn/rotary';
 import { tidy } from '../nn/tidy';
 import type { Architecture, LinearShape } from './architecture';
 import type { CausalLM, CausalLMConfig, CausalLMInput, CausalLMOutput } from './causal-lm';
+import type { Decoding } from './decoding';
+import { LlamaHostDecoding, type LlamaHostLayer } from './llama-host-decoding';
 import { tokenIdList, TokenIdField } from './token-ids';
 import type { Weights } from './weights';
 
@@ -213,6 +217,50 @@ export class LlamaForCausalLM implements CausalLM {
       const logits = this.linears.get('lm_head').forward(h) as tf.Tensor3D;
       return useCache ? { logits, cache: newCache } : { logits };
     });
+  }
+
+  /**
+   * Host decoding on the wasm and cpu backends, for the layers' current widths and adapters;
+   * undefined where a layer has no host form or the widths are not ones `forward` accepts.
+   */
+  hostDecoding(rows: number, capacity: number): Decoding | undefined {
+    if (!hostMemoryBackend()) return undefined;
+    const { heads, kvHeads, headDim, hiddenSize: hidden } = this.config;
+    const linear = (path: string) => hostLinear(this.linears.get(path));
+    const layers: LlamaHostLayer[] = [];
+    for (const [i, layer] of this.layers.entries()) {
+      const p = `model.layers.${i}`;
+      const [q, k, v, o] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((name) => linear(`${p}.self_attn.${name}`));
+      const [gate, up, down] = ['gate_proj', 'up_proj', 'down_proj'].map((name) => linear(`${p}.mlp.${name}`));
+      if (q === undefined || k === undefined || v === undefined || o === undefined) return undefined;
+      if (gate === undefined || up === undefined || down === undefined) return undefined;
+      const widths = (l: HostLinear) => [l.inFeatures, l.outFeatures];
+      const expected: Array<[HostLinear, number[]]> = [
+        [q, [hidden, heads * headDim]],
+        [k, [hidden, kvHeads * headDim]],
+        [v, [hidden, kvHeads * headDim]],
+        [o, [heads * headDim, hidden]],
+        [gate, [hidden, up.outFeatures]],
+        [up, [hidden, down.inFeatures]],
+        [down, [gate.outFeatures, hidden]],
+      ];
+      if (expected.some(([l, want]) => widths(l).some((w, j) => w !== want[j]))) return undefined;
+      layers.push({
+        inputNorm: layer.inputNorm.weight,
+        postAttentionNorm: layer.postAttentionNorm.weight,
+        q,
+        k,
+        v,
+        o,
+        gate,
+        up,
+        down,
+      });
+    }
+    const lmHead = linear('lm_head');
+    if (lmHead === undefined || lmHead.inFeatures !== hidden) return undefined;
+    const parts = { config: this.config, embed: this.embed.weight, layers, norm: this.norm.weight, lmHead };
+    return new LlamaHostDecoding({ ...parts, rotary: this.rotary }, rows, capacity);
   }
 
   dispose(): void {

@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export class RotaryEmbedding {
   /** cos and sin of every position's angles, [maxPositions, headDim] row-major. */
-  private readonly cos: Float32Array;
-  private readonly sin: Float32Array;
+  readonly cos: Float32Array;
+  readonly sin: Float32Array;
   /**
    * y = x cos + rotate_half(x) sin and its gradient, one host pass each way: tfjs composes it
    * from split, concat, two products and a sum, and its wasm split and concat copy element by

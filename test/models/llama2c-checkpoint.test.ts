@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { selectBackend } from '../../src/backend';
+import { generate } from '../../src/eval/generate';
 import { HfCheckpoint } from '../../src/io/hf-checkpoint';
 import { loadCausalLM } from '../../src/models/registry';
 import { describeWithSharedData, sharedData } from '../support/shared-data';
@@ -111,6 +112,14 @@ describeWithSharedData(
       const worst = (got: number[], want: number[]) => Math.max(...got.map((v, i) => Math.abs(v - want[i])));
       expect(worst(first, golden.logits_pos0_after_BOS)).toBeLessThan(1e-4);
       expect(worst(second, golden.logits_pos1)).toBeLessThan(1e-4);
+      model.dispose();
+    });
+
+    it.each([true, false])('generates the reference 200 greedy tokens (host decoding %s)', (hostDecoding) => {
+      const golden = JSON.parse(fs.readFileSync(sharedData('models/stories260K/golden_greedy200.json'), 'utf8'));
+      const model = loadCausalLM(sharedData('models/stories260K/stories260K.bin'));
+      const { sequences } = generate(model, [[1]], { maxNewTokens: 200, eosTokenIds: [], hostDecoding });
+      expect(sequences[0]).toEqual(golden.generated_ids);
       model.dispose();
     });
   },

@@ -17,6 +17,22 @@ export interface BlasAddon {
     bOffsets: Int32Array,
     cOffsets: Int32Array,
   ): void;
+  /** C[m, n] = A[m, k] B[k, n] + beta C, row-major, each operand at an element offset with a row stride. */
+  sgemm(
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
+    beta: number,
+  ): void;
   setThreads(threads: number): void;
   threads(): number;
   config(): string;

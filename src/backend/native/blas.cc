@@ -52,6 +52,44 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sgemm(m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, beta): one row-major
+// C[m, n] = A[m, k] B[k, n] + beta C, each operand a strided block of its array (a slice of a
+// weight, a sub-matrix of an activation), so host-side decoding multiplies without copying.
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) {
+    Napi::TypeError::New(env, "sgemm takes 13 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int m = info[0].As<Napi::Number>().Int32Value();
+  const int n = info[1].As<Napi::Number>().Int32Value();
+  const int k = info[2].As<Napi::Number>().Int32Value();
+  struct Operand {
+    Napi::Float32Array array;
+    int64_t offset, ld, rows, columns;
+  };
+  const auto operand = [&](int at, int64_t rows, int64_t columns) {
+    return Operand{info[at].As<Napi::Float32Array>(), info[at + 1].As<Napi::Number>().Int64Value(),
+                   info[at + 2].As<Napi::Number>().Int64Value(), rows, columns};
+  };
+  Operand a = operand(3, m, k), b = operand(6, k, n), c = operand(9, m, n);
+  const float beta = info[12].As<Napi::Number>().FloatValue();
+  for (const Operand* o : {&a, &b, &c}) {
+    const bool fits = o->offset >= 0 && o->ld >= o->columns &&
+                      (o->rows == 0 || o->offset + (o->rows - 1) * o->ld + o->columns <=
+                                           static_cast<int64_t>(o->array.ElementLength()));
+    if (!fits) {
+      Napi::RangeError::New(env, "sgemm: an operand lies outside its array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (m > 0 && n > 0) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.array.Data() + a.offset, a.ld,
+                b.array.Data() + b.offset, b.ld, beta, c.array.Data() + c.offset, c.ld);
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -67,6 +105,7 @@ Napi::Value Config(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("config", Napi::Function::New(env, Config));

@@ -1,0 +1,29 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { heapData, wasmInternals } from './kernels/wasm-internals';
+
+/**
+ * Whether tensors of the current backend live in host memory that host code can read in place:
+ * the wasm heap or the cpu backend's arrays (not a GPU's, nor libtensorflow's).
+ */
+export function hostMemoryBackend(): boolean {
+  return tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+}
+
+/**
+ * A float32 tensor's values without a copy: a view on the wasm heap, or the cpu backend's own
+ * array. A heap view is only good until the next tfjs allocation (a growing heap detaches it),
+ * so take views just before use and allocate no tensors while holding them.
+ */
+export function hostView(tensor: tf.Tensor): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`host view: expected a float32 tensor, got ${tensor.dtype}`);
+  const backend = tf.backend();
+  if (tf.getBackend() === 'wasm') {
+    const wasm = wasmInternals(backend as BackendWasm);
+    const { memoryOffset } = heapData(wasm, tensor);
+    return new Float32Array(wasm.wasm.asm.memory.buffer, memoryOffset, tensor.size);
+  }
+  if (tf.getBackend() === 'cpu') return (backend as MathBackendCPU).readSync(tensor.dataId) as Float32Array;
+  throw new Error(`host view: the ${tf.getBackend()} backend keeps tensors outside host memory`);
+}
