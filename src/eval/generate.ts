@@ -111,19 +111,20 @@ class FinishedBeams {
 }
 
 /**
- * The `k` best (row, token) continuations by `score`, best first; equal scores keep row-then-token
- * order (what a stable sort of every candidate gives), without building or sorting them all.
+ * The `k` best continuations of `live` beams (their rows of `logProbs` [rows, vocab] and running
+ * scores), best first; equal scores keep beam-then-token order (what a stable sort of every
+ * candidate gives), without building or sorting them all.
  */
 function best(
   k: number,
-  rows: number[],
+  live: Array<{ row: number; score: number }>,
+  logProbs: Float32Array,
   vocab: number,
-  score: (row: number, token: number) => number,
 ): Array<{ row: number; token: number; score: number }> {
   const kept: Array<{ row: number; token: number; score: number }> = [];
-  for (const row of rows) {
+  for (const { row, score } of live) {
     for (let token = 0; token < vocab; token++) {
-      const value = score(row, token);
+      const value = score + logProbs[row * vocab + token];
       if (kept.length === k && value <= kept[k - 1].score) continue;
       let at = kept.length;
       while (at > 0 && kept[at - 1].score < value) at--;
@@ -147,13 +148,13 @@ function beamSearch(
   },
 ) {
   const { maxNewTokens, vocab, numBeams, eos, padId, lengthPenalty } = options;
-  const expanded = prompts.flatMap((p) => new Array<number[]>(numBeams).fill(p));
-  let step = promptStep(expanded, padId);
+  // Each prompt is fed once; its first step's best continuations then become its beams.
+  let step = promptStep(prompts, padId);
+  let rowsPerPrompt = 1;
   // Lengths count the prompt, as transformers 4.31 (the version LoNAS pins) does.
   const promptLength = prompts.map((p) => p.length);
-  const beams = expanded.map((): number[] => []);
-  // Only the first beam of each prompt is live at first, so the first step does not pick copies.
-  let beamScores: number[] = expanded.map((_, row) => (row % numBeams === 0 ? 0 : -1e9));
+  const beams = prompts.map((): number[] => []);
+  let beamScores: number[] = prompts.map(() => 0);
   const finished = prompts.map(() => new FinishedBeams(numBeams, lengthPenalty));
   const done = prompts.map(() => false);
   for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
@@ -163,7 +164,7 @@ function beamSearch(
     const nextScores: number[] = [];
     const nextBeams: number[][] = [];
     prompts.forEach((_, b) => {
-      const rows = Array.from({ length: numBeams }, (_, j) => b * numBeams + j);
+      const rows = Array.from({ length: rowsPerPrompt }, (_, j) => b * rowsPerPrompt + j);
       if (done[b]) {
         for (const row of rows) {
           nextRows.push(row);
@@ -173,8 +174,14 @@ function beamSearch(
         }
         return;
       }
+      // At first a prompt's one row stands for numBeams beams of which only the first is live, as
+      // transformers starts them, so the first step does not pick copies.
+      const live =
+        rowsPerPrompt === 1
+          ? Array.from({ length: numBeams }, (_, j) => ({ row: b, score: j === 0 ? 0 : -1e9 }))
+          : rows.map((row) => ({ row, score: beamScores[row] }));
       // The 2 x numBeams best continuations of the prompt's beams, as transformers' topk takes them.
-      const candidates = best(2 * numBeams, rows, vocab, (row, v) => beamScores[row] + logProbs[row * vocab + v]);
+      const candidates = best(2 * numBeams, live, logProbs, vocab);
       const chosen: typeof candidates = [];
       for (const [rank, candidate] of candidates.entries()) {
         if (eos.has(candidate.token)) {
@@ -200,13 +207,14 @@ function beamSearch(
     beams.splice(0, beams.length, ...nextBeams);
     beamScores = nextScores;
     step = nextStep(step, nextTokens, nextRows);
+    rowsPerPrompt = numBeams;
   }
   const sequences: number[][] = [];
   const scores: number[] = [];
   prompts.forEach((_, b) => {
     if (!done[b]) {
-      for (let j = 0; j < numBeams; j++) {
-        const row = b * numBeams + j;
+      for (let j = 0; j < rowsPerPrompt; j++) {
+        const row = b * rowsPerPrompt + j;
         finished[b].add(beams[row], beamScores[row], promptLength[b] + beams[row].length);
       }
     }

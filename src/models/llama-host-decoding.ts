@@ -57,6 +57,8 @@ export class LlamaHostDecoding implements Decoding {
   private spareValues: Float32Array[];
   /** Positions fed so far. */
   private filled = 0;
+  /** Rows in use: those of the first step, then as many as the last reorder named. */
+  private live: number | undefined;
 
   constructor(
     private readonly parts: LlamaHostParts,
@@ -72,14 +74,15 @@ export class LlamaHostDecoding implements Decoding {
   next(step: DecodeStep): Float32Array {
     const { config, layers } = this.parts;
     const { hiddenSize: hidden, vocabSize: vocab, rmsNormEps: eps } = config;
-    const rows = this.rows;
+    const rows = step.tokens.length;
     const time = step.tokens[0].length;
-    if (step.tokens.length !== rows || this.filled + time > this.capacity) {
+    if (rows !== (this.live ?? rows) || rows > this.rows || this.filled + time > this.capacity) {
       throw new Error(
-        `llama host decoding: a step of ${step.tokens.length} rows x ${time} tokens after ${this.filled} ` +
-          `does not fit ${rows} rows x ${this.capacity} positions`,
+        `llama host decoding: a step of ${rows} rows x ${time} tokens after ${this.filled} does not fit ` +
+          `${this.live ?? this.rows} rows x ${this.capacity} positions`,
       );
     }
+    this.live = rows;
     const slots = rows * time;
     let h = this.embed(step.tokens, slots);
     layers.forEach((layer, i) => {
@@ -108,6 +111,10 @@ export class LlamaHostDecoding implements Decoding {
   }
 
   reorder(order: number[]): void {
+    if (order.length > this.rows || order.some((row) => row >= (this.live ?? 0))) {
+      throw new Error(`llama host decoding: cannot reorder ${this.live ?? 0} rows by [${order.join(', ')}]`);
+    }
+    this.live = order.length;
     const { kvHeads, headDim } = this.parts.config;
     const rowSize = kvHeads * this.capacity * headDim;
     const used = this.filled * headDim;
@@ -170,7 +177,7 @@ export class LlamaHostDecoding implements Decoding {
   /** Writes this step's keys or values [rows * time, kvHeads * headDim] after the filled positions. */
   private store(cache: Float32Array, x: Float32Array, time: number): void {
     const { kvHeads, headDim } = this.parts.config;
-    for (let r = 0; r < this.rows; r++) {
+    for (let r = 0; r < (this.live ?? 0); r++) {
       for (let t = 0; t < time; t++) {
         for (let g = 0; g < kvHeads; g++) {
           const from = ((r * time + t) * kvHeads + g) * headDim;
@@ -189,10 +196,11 @@ export class LlamaHostDecoding implements Decoding {
     const { heads, kvHeads, headDim } = this.parts.config;
     const [keys, values] = [this.keys[layer], this.values[layer]];
     const scale = 1 / Math.sqrt(headDim);
-    const out = new Float32Array(this.rows * time * heads * headDim);
+    const rows = this.live ?? 0;
+    const out = new Float32Array(rows * time * heads * headDim);
     const weights = new Float64Array(this.filled + time);
     const sum = new Float64Array(headDim);
-    for (let r = 0; r < this.rows; r++) {
+    for (let r = 0; r < rows; r++) {
       for (let t = 0; t < time; t++) {
         const seen = this.filled + t + 1;
         for (let head = 0; head < heads; head++) {

@@ -3,68 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { selectBackend } from '../../src/backend';
 import { generate } from '../../src/eval/generate';
-import { HfCheckpoint } from '../../src/io/hf-checkpoint';
 import { loadCausalLM } from '../../src/models/registry';
 import { describeWithSharedData, sharedData } from '../support/shared-data';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
-
-/**
- * Writes the tiny HF LLaMA as a llama2.c file, by the layout llama2.c's export.py uses:
- * rotary pairs of wq/wk interleaved (the inverse of HF's converter), a negative vocab size for
- * an untied classifier.
- */
-function writeLlama2c(hfFolder: string, file: string): void {
-  const checkpoint = HfCheckpoint.open(hfFolder);
-  const config = checkpoint.config as Record<string, number>;
-  const [dim, hidden, layers, heads, kvHeads, vocab] = [
-    config.hidden_size,
-    config.intermediate_size,
-    config.num_hidden_layers,
-    config.num_attention_heads,
-    config.num_key_value_heads,
-    config.vocab_size,
-  ];
-  const seqLen = 64;
-  const headDim = dim / heads;
-  const tensor = (name: string) => Array.from(checkpoint.read(name).data);
-  const interleave = (weight: number[], nHeads: number) => {
-    const out = new Array<number>(weight.length);
-    for (let h = 0; h < nHeads; h++)
-      for (let j = 0; j < headDim / 2; j++)
-        for (const c of [0, 1])
-          for (let col = 0; col < dim; col++) {
-            out[(h * headDim + 2 * j + c) * dim + col] = weight[(h * headDim + c * (headDim / 2) + j) * dim + col];
-          }
-    return out;
-  };
-  const perLayer = (name: (i: number) => string, transform = (w: number[]) => w) =>
-    Array.from({ length: layers }, (_, i) => transform(tensor(name(i)))).flat();
-  const p = (i: number) => `model.layers.${i}`;
-  const floats = [
-    ...tensor('model.embed_tokens.weight'),
-    ...perLayer((i) => `${p(i)}.input_layernorm.weight`),
-    ...perLayer(
-      (i) => `${p(i)}.self_attn.q_proj.weight`,
-      (w) => interleave(w, heads),
-    ),
-    ...perLayer(
-      (i) => `${p(i)}.self_attn.k_proj.weight`,
-      (w) => interleave(w, kvHeads),
-    ),
-    ...perLayer((i) => `${p(i)}.self_attn.v_proj.weight`),
-    ...perLayer((i) => `${p(i)}.self_attn.o_proj.weight`),
-    ...perLayer((i) => `${p(i)}.post_attention_layernorm.weight`),
-    ...perLayer((i) => `${p(i)}.mlp.gate_proj.weight`),
-    ...perLayer((i) => `${p(i)}.mlp.down_proj.weight`),
-    ...perLayer((i) => `${p(i)}.mlp.up_proj.weight`),
-    ...tensor('model.norm.weight'),
-    ...new Array<number>(seqLen * headDim).fill(0), // freq_cis_real and freq_cis_imag, unused
-    ...tensor('lm_head.weight'),
-  ];
-  const header = Buffer.alloc(28);
-  [dim, hidden, layers, heads, kvHeads, -vocab, seqLen].forEach((v, i) => header.writeInt32LE(v, 4 * i));
-  fs.writeFileSync(file, Buffer.concat([header, Buffer.from(Float32Array.from(floats).buffer)]));
-}
+import { writeLlama2c } from '../../tools/tiny-checkpoints/llama2c';
 
 describe('llama2.c checkpoints', () => {
   const tiny = makeTinyCheckpoints();

@@ -2,6 +2,7 @@
  * `npm run bench [name...]`: runs the benchmarks (all, or those named) and prints one JSON line
  * per measurement, with medians over repeated runs. Not tests: numbers, to compare and record.
  */
+import { generationBenchmark } from './benchmarks/generation';
 import { matmulBenchmark } from './benchmarks/matmul';
 import { searchBenchmark } from './benchmarks/search';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
@@ -9,7 +10,13 @@ import { trainingBenchmark } from './benchmarks/training';
 import type { Benchmark } from './measure';
 import { errorMessage } from '../../src/util/error-message';
 
-const benchmarks: Benchmark[] = [matmulBenchmark, segmentSumBenchmark, trainingBenchmark, searchBenchmark];
+const benchmarks: Benchmark[] = [
+  matmulBenchmark,
+  segmentSumBenchmark,
+  trainingBenchmark,
+  generationBenchmark,
+  searchBenchmark,
+];
 
 async function main(names: string[]): Promise<void> {
   const unknown = names.filter((name) => !benchmarks.some((b) => b.name === name));

@@ -19,6 +19,7 @@ import time
 
 import torch
 
+import decode
 import forward
 
 
@@ -46,55 +47,6 @@ def median_ms(run, steps, warmup):
         run()
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times)
-
-
-def greedy_with_cache(cfg, t, prompt, new_tokens):
-    """Greedy decoding of forward.py's LLaMA with a key/value cache: the prompt at once, then a token a step."""
-    hidden, heads = cfg["hidden_size"], cfg["num_attention_heads"]
-    kv_heads = cfg.get("num_key_value_heads", heads)
-    head_dim = hidden // heads
-    eps, theta = cfg.get("rms_norm_eps", 1e-6), cfg.get("rope_theta", 10000.0)
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-    rms = lambda x, w: x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
-    lin = lambda x, name: forward.linear(x, t[f"{name}.weight"])
-    cache = [None] * cfg["num_hidden_layers"]
-
-    def step(tokens, start):
-        length = tokens.shape[1]
-        freqs = torch.outer(torch.arange(start, start + length, dtype=torch.float32), inv_freq)
-        emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos(), emb.sin()
-
-        def rope(x):
-            x1, x2 = x[..., : head_dim // 2], x[..., head_dim // 2 :]
-            return x * cos + torch.cat([-x2, x1], dim=-1) * sin
-
-        causal = torch.tril(torch.ones(length, start + length, dtype=torch.bool), diagonal=start)
-        bias = torch.where(causal, 0.0, torch.finfo(torch.float32).min)
-        h = t["model.embed_tokens.weight"][tokens]
-        for i in range(cfg["num_hidden_layers"]):
-            p = f"model.layers.{i}"
-            x = rms(h, t[f"{p}.input_layernorm.weight"])
-            split = lambda y, n: y.view(1, length, n, head_dim).transpose(1, 2)
-            q = rope(split(lin(x, f"{p}.self_attn.q_proj"), heads))
-            k = rope(split(lin(x, f"{p}.self_attn.k_proj"), kv_heads))
-            v = split(lin(x, f"{p}.self_attn.v_proj"), kv_heads)
-            if cache[i] is not None:
-                k, v = torch.cat([cache[i][0], k], dim=2), torch.cat([cache[i][1], v], dim=2)
-            cache[i] = (k, v)
-            k = k.repeat_interleave(heads // kv_heads, dim=1)
-            v = v.repeat_interleave(heads // kv_heads, dim=1)
-            scores = q @ k.transpose(-1, -2) / head_dim**0.5 + bias
-            context = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(1, length, hidden)
-            h = h + lin(context, f"{p}.self_attn.o_proj")
-            x = rms(h, t[f"{p}.post_attention_layernorm.weight"])
-            gate = torch.nn.functional.silu(lin(x, f"{p}.mlp.gate_proj"))
-            h = h + lin(gate * lin(x, f"{p}.mlp.up_proj"), f"{p}.mlp.down_proj")
-        return lin(rms(h[:, -1:], t["model.norm.weight"]), "lm_head")
-
-    token = step(prompt, 0).argmax(-1)
-    for position in range(prompt.shape[1], prompt.shape[1] + new_tokens - 1):
-        token = step(token, position).argmax(-1)
 
 
 def main():
@@ -139,9 +91,9 @@ def main():
         result["forward_ms"] = median_ms(loss, s["steps"], s["warmup"])
         result["generate_ms_per_token"] = None
         if llama:
-            prompt = ids[:1, : s["prompt"]]
+            prompt = ids[:1, : s["prompt"]].tolist()
             result["generate_ms_per_token"] = (
-                median_ms(lambda: greedy_with_cache(cfg, t, prompt, s["new_tokens"]), 3, 1) / s["new_tokens"]
+                median_ms(lambda: decode.greedy(cfg, t, prompt, s["new_tokens"]), 3, 1) / s["new_tokens"]
             )
     json.dump(result, sys.stdout)
 
