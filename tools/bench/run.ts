@@ -4,6 +4,7 @@
  */
 import { generationBenchmark } from './benchmarks/generation';
 import { matmulBenchmark } from './benchmarks/matmul';
+import { scaleBenchmark } from './benchmarks/scale';
 import { searchBenchmark } from './benchmarks/search';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
 import { trainingBenchmark } from './benchmarks/training';
@@ -16,6 +17,7 @@ const benchmarks: Benchmark[] = [
   trainingBenchmark,
   generationBenchmark,
   searchBenchmark,
+  scaleBenchmark,
 ];
 
 async function main(names: string[]): Promise<void> {

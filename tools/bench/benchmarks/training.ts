@@ -13,8 +13,6 @@ import { generate } from '../../../src/eval/generate';
 import { openCheckpoint } from '../../../src/models/checkpoint';
 import { fixedNetworkConfig } from '../../../src/nas/nas-config';
 import { openSuperNetwork } from '../../../src/nas/open-super-network';
-import { AdamW, clipByGlobalNorm, torchAdamW } from '../../../src/train/adamw';
-import { collate } from '../../../src/train/batches';
 import { taskLoss } from '../../../src/train/task-loss';
 import { SeededRandom } from '../../../src/util/seeded-random';
 import {
@@ -24,6 +22,7 @@ import {
   type TinyCheckpoint,
 } from '../../tiny-checkpoints/make';
 import { bertTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
+import { loraTrainStep } from '../lora-step';
 import { timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
 interface Shape {
@@ -116,25 +115,11 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
     const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('bench'), {
       lora: { targetModules: shape.targets, rank: SETTINGS.rank, alpha: SETTINGS.alpha, dropout: 0, modulesToSave: [] },
     });
-    const variables = network.trainableVariables();
-    const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: 0 });
-    const random = new SeededRandom(1);
     const vocab = Number(openCheckpoint(folder).config.vocab_size);
-    const rows = Array.from({ length: shape.batch }, () => ({
-      inputIds: Array.from({ length: shape.length }, () => 3 + random.below(vocab - 3)),
-      label: 0,
-    }));
-    const batch = collate(rows, { padTokenId: 0, paddingSide: 'right' });
+    const training = loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab });
+    const trainStep = training.step;
+    const { batch } = training;
     const loss = taskLoss(loaded);
-    const trainStep = () => {
-      const { value, grads } = tf.variableGrads(() => loss(batch), variables);
-      const { clipped } = clipByGlobalNorm(
-        variables.map((v) => grads[v.name]),
-        1,
-      );
-      optimizer.apply(clipped, 1e-4);
-      return value;
-    };
     const inference =
       loaded.kind === 'causal-lm'
         ? () => {
@@ -175,7 +160,7 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
       }
       yield record;
     }
-    optimizer.dispose();
+    training.dispose();
     loaded.model.dispose();
   } finally {
     fs.rmSync(folder, { recursive: true, force: true });
