@@ -90,7 +90,7 @@ async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> 
 
 async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
   const attempt = await tryPackage('cpu', '@tensorflow/tfjs-backend-cpu', loadModule);
-  return attempt.ok ? { ok: true, detail: `${attempt.detail} (plain JavaScript), ${matMulPath('cpu')}` } : attempt;
+  return attempt.ok ? { ok: true, detail: `${attempt.detail}, ${matMulPath('cpu')}` } : attempt;
 }
 
 const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {

@@ -1,7 +1,10 @@
 import * as fs from 'fs';
 import { packagePath } from '../build-artifacts';
 
-/** What build/lonas_blas.node (src/backend/native/blas.cc) exports. */
+/**
+ * What build/lonas_blas.node exports: OpenBLAS's products (src/backend/native/blas.cc) and
+ * float32 kernels for the cpu backend (elementwise.cc).
+ */
 export interface BlasAddon {
   /** C_i = op(A_i) op(B_i) for every i, each operand at an element offset into its array. */
   sgemmBatch(
@@ -33,10 +36,48 @@ export interface BlasAddon {
     ldc: number,
     beta: number,
   ): void;
+  /** out = a (op) b with broadcasting; op indexes BINARY_OPS. */
+  binary(
+    op: number,
+    a: Float32Array,
+    aShape: number[],
+    b: Float32Array,
+    bShape: number[],
+    out: Float32Array,
+    outShape: number[],
+  ): void;
+  /** out = op(x) elementwise; op indexes UNARY_OPS. */
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  /** x as [outer, reduced, inner] reduced over the middle axis into out [outer, inner]; op indexes REDUCE_OPS. */
+  reduce(op: number, x: Float32Array, outer: number, reduced: number, inner: number, out: Float32Array): void;
+  /** Softmax over each row of x [rows, columns]. */
+  softmax(x: Float32Array, rows: number, columns: number, out: Float32Array): void;
+  /** The box of x [shape] at begin of size `size`. */
+  slice(x: Float32Array, shape: number[], begin: number[], size: number[], out: Float32Array): void;
+  /** out's axis i is x's axis perm[i]. */
+  transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
+  /** out [outShape] filled with value, x [shape] copied in at offsets `before`. */
+  pad(x: Float32Array, shape: number[], before: number[], outShape: number[], value: number, out: Float32Array): void;
   setThreads(threads: number): void;
   threads(): number;
   config(): string;
 }
+
+/** The operation codes of the addon's binary, unary and reduce, in elementwise.cc's order. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'squaredDifference', 'maximum', 'minimum'] as const;
+export const UNARY_OPS = [
+  'exp',
+  'log',
+  'neg',
+  'sqrt',
+  'rsqrt',
+  'square',
+  'sigmoid',
+  'tanh',
+  'abs',
+  'reciprocal',
+] as const;
+export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
 
 let loaded: { addon?: BlasAddon; reason: string } | undefined;
 

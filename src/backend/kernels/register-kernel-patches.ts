@@ -1,6 +1,7 @@
-import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { blasAddon } from './blas-addon';
 import { cpuBlasBatchMatMulConfig, wasmBlasBatchMatMulConfig } from './blas-batch-matmul';
+import { cpuNativeKernelConfigs } from './native-cpu-kernels';
 import { cpuUnsortedSegmentSumConfig, wasmUnsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { wasmBatchMatMulConfig } from './wasm-batch-matmul';
 import { wasmGatherConfig } from './wasm-gather';
@@ -8,9 +9,26 @@ import { wasmIdentityConfig } from './wasm-identity';
 
 const blas = blasAddon();
 
+/** The stock kernel each patch displaced (undefined where tfjs had none). */
+const displaced = new Map<KernelConfig, KernelConfig | undefined>();
+
+/** tfjs's own kernel that a patch displaced, for the cases the patch leaves to it. */
+function stockKernel(backendName: string): (kernelName: string) => KernelFunc {
+  return (kernelName) => {
+    for (const [patch, stock] of displaced) {
+      if (patch.kernelName === kernelName && patch.backendName === backendName && stock !== undefined) {
+        return stock.kernelFunc;
+      }
+    }
+    throw new Error(`tfjs has no ${kernelName} kernel on the ${backendName} backend`);
+  };
+}
+
 /**
  * Kernels that replace or fill in tfjs 4.22's own, per backend. Matrix products go to OpenBLAS
- * when its addon was built (on wasm and cpu), else to lonas's wasm GEMM (wasm only).
+ * when its addon was built (on wasm and cpu), else to lonas's wasm GEMM (wasm only); with the
+ * addon, the cpu backend's float32 elementwise, reduction, softmax, slice, transpose and pad
+ * kernels run in C too.
  */
 export const kernelPatches: Record<string, KernelConfig[]> = {
   wasm: [
@@ -19,17 +37,23 @@ export const kernelPatches: Record<string, KernelConfig[]> = {
     wasmGatherConfig,
     wasmIdentityConfig,
   ],
-  cpu: [...(blas.addon === undefined ? [] : [cpuBlasBatchMatMulConfig(blas.addon)]), cpuUnsortedSegmentSumConfig],
+  cpu: [
+    ...(blas.addon === undefined
+      ? []
+      : [cpuBlasBatchMatMulConfig(blas.addon), ...cpuNativeKernelConfigs(blas.addon, stockKernel('cpu'))]),
+    cpuUnsortedSegmentSumConfig,
+  ],
 };
 
-/** How matrix products run on wasm and cpu, for the start-up line. */
+/** How matrix products (and on cpu, the other float32 kernels) run, for the start-up line. */
 export function matMulPath(backendName: 'wasm' | 'cpu'): string {
-  if (blas.addon !== undefined) return `OpenBLAS matmul (${blas.reason})`;
+  if (blas.addon !== undefined) {
+    return backendName === 'cpu'
+      ? `OpenBLAS matmul and native kernels (${blas.reason})`
+      : `OpenBLAS matmul (${blas.reason})`;
+  }
   return backendName === 'wasm' ? `lonas GEMM matmul (${blas.reason})` : `stock matmul (${blas.reason})`;
 }
-
-/** The stock kernel each patch displaced (undefined where tfjs had none). */
-const displaced = new Map<KernelConfig, KernelConfig | undefined>();
 
 function install(config: KernelConfig): void {
   const current = getKernel(config.kernelName, config.backendName);

@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "lonas_blas",
-      "sources": ["blas.cc"],
+      "sources": ["blas.cc", "elementwise.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O2"],
+      "cflags_cc": ["-O3"],
       "libraries": ["-lopenblas"]
     }
   ]

@@ -1,8 +1,11 @@
-// lonas's optional native matrix product: OpenBLAS's sgemm over tensors that stay where tfjs
+// lonas's optional native addon: OpenBLAS's matrix products here, float32 elementwise kernels in
+// elementwise.cc. The matrix product is: OpenBLAS's sgemm over tensors that stay where tfjs
 // keeps them (views on the wasm heap, or the cpu backend's arrays). No copies: the JS side
 // passes typed-array views and element offsets, and C is written in place.
 #include <napi.h>
 #include <cblas.h>
+
+void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
 
 namespace {
 
@@ -109,6 +112,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("config", Napi::Function::New(env, Config));
+  InitElementwise(env, exports);
   return exports;
 }
 
