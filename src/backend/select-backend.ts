@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
 import * as os from 'os';
+import { blasAddon } from './kernels/blas-addon';
 import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
 import { describeEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
 
@@ -90,7 +91,10 @@ async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> 
 
 async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
   const attempt = await tryPackage('cpu', '@tensorflow/tfjs-backend-cpu', loadModule);
-  return attempt.ok ? { ok: true, detail: `${attempt.detail}, ${matMulPath('cpu')}` } : attempt;
+  if (!attempt.ok) return attempt;
+  // Every cpu kernel output is a fresh array: reusing freed memory spares its page faults.
+  blasAddon().addon?.retainFreedMemory();
+  return { ok: true, detail: `${attempt.detail}, ${matMulPath('cpu')}` };
 }
 
 const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {

@@ -101,6 +101,7 @@ describeNative('native cpu kernels', () => {
       () => tf.max(x, [0, 1], true),
       () => tf.min(x, 2),
       () => tf.mean(x, -1),
+      () => tf.mean(x, [1, 2], true),
     ];
     for (const body of cases) {
       for (const [native, stock] of both(body)) expect(ulps(native, stock)).toBeLessThanOrEqual(1);

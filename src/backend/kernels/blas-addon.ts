@@ -58,6 +58,8 @@ export interface BlasAddon {
   transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
   /** out [outShape] filled with value, x [shape] copied in at offsets `before`. */
   pad(x: Float32Array, shape: number[], before: number[], outShape: number[], value: number, out: Float32Array): void;
+  /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
+  retainFreedMemory(): boolean;
   setThreads(threads: number): void;
   threads(): number;
   config(): string;

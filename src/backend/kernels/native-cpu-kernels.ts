@@ -6,6 +6,7 @@ import {
   Log,
   Max,
   Maximum,
+  Mean,
   Min,
   Minimum,
   Multiply,
@@ -66,9 +67,12 @@ function unary(op: (typeof UNARY_OPS)[number]): NativeBody {
   };
 }
 
-/** A reduction over adjacent axes: the tensor seen as [outer, reduced, inner]. */
-function reduce(op: (typeof REDUCE_OPS)[number], axisAttr: 'axis' | 'reductionIndices'): NativeBody {
-  const code = REDUCE_OPS.indexOf(op);
+/**
+ * A reduction over adjacent axes: the tensor seen as [outer, reduced, inner]. The mean divides
+ * every element by the count first, then sums, as tfjs's own Mean does.
+ */
+function reduce(op: (typeof REDUCE_OPS)[number] | 'mean', axisAttr: 'axis' | 'reductionIndices'): NativeBody {
+  const code = REDUCE_OPS.indexOf(op === 'mean' ? 'sum' : op);
   return (args, addon) => {
     const { x } = args.inputs;
     if (!floats(x)) return undefined;
@@ -77,7 +81,21 @@ function reduce(op: (typeof REDUCE_OPS)[number], axisAttr: 'axis' | 'reductionIn
     const size = (from: number, to: number) => util.sizeFromShape(x.shape.slice(from, to));
     const [first, last] = [axes[0] ?? 0, (axes[axes.length - 1] ?? -1) + 1];
     const values = new Float32Array(size(0, first) * size(last, x.shape.length));
-    addon.reduce(code, read(args, x), size(0, first), size(first, last), size(last, x.shape.length), values);
+    let input = read(args, x);
+    if (op === 'mean') {
+      const divided = new Float32Array(input.length);
+      addon.binary(
+        BINARY_OPS.indexOf('div'),
+        input,
+        x.shape,
+        new Float32Array([size(first, last)]),
+        [],
+        divided,
+        x.shape,
+      );
+      input = divided;
+    }
+    addon.reduce(code, input, size(0, first), size(first, last), size(last, x.shape.length), values);
     const kept = x.shape.map((d, i) => (axes.includes(i) ? (args.attrs.keepDims === true ? 1 : -1) : d));
     return output(
       args,
@@ -162,6 +180,7 @@ const bodies: Record<string, NativeBody> = {
   [Abs]: unary('abs'),
   [Reciprocal]: unary('reciprocal'),
   [Sum]: reduce('sum', 'axis'),
+  [Mean]: reduce('mean', 'axis'),
   [Max]: reduce('max', 'reductionIndices'),
   [Min]: reduce('min', 'axis'),
   [Softmax]: softmax,
@@ -174,7 +193,7 @@ const bodies: Record<string, NativeBody> = {
 export const nativeCpuKernelNames = Object.keys(bodies);
 
 /**
- * The cpu backend's float32 elementwise, reduction, softmax, slice, transpose and pad kernels on
+ * The cpu backend's float32 elementwise, reduction (sum, mean, max, min), softmax, slice, transpose and pad kernels on
  * the native addon; any other dtype or case goes to tfjs's own kernel, which `stock` returns.
  */
 export function cpuNativeKernelConfigs(addon: BlasAddon, stock: (kernelName: string) => KernelFunc): KernelConfig[] {

@@ -4,6 +4,7 @@
 // passes typed-array views and element offsets, and C is written in place.
 #include <napi.h>
 #include <cblas.h>
+#include <malloc.h>
 
 void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
 
@@ -93,6 +94,16 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// retainFreedMemory(): glibc serves every allocation from its heap (no mmap per large block)
+// and keeps what is freed for the next one. The cpu backend allocates a fresh array per kernel
+// output; with mmap each 64 MiB logits tensor came back as new pages, and first-touch page faults
+// cost more than the arithmetic. Resident memory then stays at its peak, which the run has anyway.
+Napi::Value RetainFreedMemory(const Napi::CallbackInfo& info) {
+  const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 &&
+                  mallopt(M_TOP_PAD, 256 << 20) == 1;
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -110,6 +121,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("retainFreedMemory", Napi::Function::New(env, RetainFreedMemory));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("config", Napi::Function::New(env, Config));
   InitElementwise(env, exports);
