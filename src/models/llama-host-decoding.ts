@@ -201,6 +201,7 @@ export class LlamaHostDecoding implements Decoding {
     const weights = new Float64Array(this.filled + time);
     const sum = new Float64Array(headDim);
     for (let r = 0; r < rows; r++) {
+      const visible = mask[r];
       for (let t = 0; t < time; t++) {
         const seen = this.filled + t + 1;
         for (let head = 0; head < heads; head++) {
@@ -209,7 +210,7 @@ export class LlamaHostDecoding implements Decoding {
           const qAt = ((r * time + t) * heads + head) * headDim;
           let max = -Infinity;
           for (let s = 0; s < seen; s++) {
-            if (mask[r][s] === 0) continue;
+            if (visible[s] === 0) continue;
             let dot = 0;
             for (let j = 0; j < headDim; j++) dot += q[qAt + j] * keys[base + s * headDim + j];
             weights[s] = dot * scale;
@@ -219,7 +220,7 @@ export class LlamaHostDecoding implements Decoding {
           let total = 0;
           sum.fill(0);
           for (let s = 0; s < seen; s++) {
-            if (mask[r][s] === 0) continue;
+            if (visible[s] === 0) continue;
             const w = Math.exp(weights[s] - max);
             total += w;
             for (let j = 0; j < headDim; j++) sum[j] += w * values[base + s * headDim + j];

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedCrossEntropy } from './cross-entropy';
 
 /** Labels that take no part in the loss (padding, and the prompt when train_on_inputs is off). */
 export const IGNORE_INDEX = -100;
@@ -9,25 +10,20 @@ export const IGNORE_INDEX = -100;
  */
 export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar {
   const [batch, time, vocab] = logits.shape;
-  const targets: number[] = [];
-  const weights: number[] = [];
+  // Row (b, t) predicts labels[b][t + 1]; the last position predicts nothing.
+  const targets = new Int32Array(batch * time).fill(-1);
+  let counted = 0;
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < time - 1; t++) {
       const label = labels[b][t + 1];
-      targets.push(label === IGNORE_INDEX ? 0 : label);
-      weights.push(label === IGNORE_INDEX ? 0 : 1);
+      if (label === IGNORE_INDEX) continue;
+      if (!Number.isInteger(label) || label < 0 || label >= vocab) {
+        throw new Error(`causalLmLoss: label ${label} at [${b}, ${t + 1}] is outside the vocabulary [0, ${vocab})`);
+      }
+      targets[b * time + t] = label;
+      counted++;
     }
   }
-  const counted = weights.reduce((a, b) => a + b, 0);
   if (counted === 0) throw new Error('causalLmLoss: every label is ignored');
-  return tf.tidy(() => {
-    const shifted = tf.reshape(tf.slice(logits, [0, 0, 0], [batch, time - 1, vocab]), [-1, vocab]);
-    // Pick each row's target log-probability by flat index (no one-hot of the vocabulary).
-    const flatIndex = tf.tensor1d(
-      targets.map((target, row) => row * vocab + target),
-      'int32',
-    );
-    const picked = tf.gather(tf.reshape(tf.logSoftmax(shifted), [-1]), flatIndex);
-    return tf.div(tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))), counted) as tf.Scalar;
-  });
+  return tf.tidy(() => fusedCrossEntropy(tf.reshape(logits, [batch * time, vocab]), targets, counted));
 }

@@ -58,6 +58,11 @@ export interface BlasAddon {
   transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
   /** out [outShape] filled with value, x [shape] copied in at offsets `before`. */
   pad(x: Float32Array, shape: number[], before: number[], outShape: number[], value: number, out: Float32Array): void;
+  /**
+   * Sum over rows with a target >= 0 of logsumexp(row) - row[target]; with a non-empty `grad`,
+   * (softmax - onehot) * scale written there (zeros for rows without a target).
+   */
+  crossEntropy(x: Float32Array, rows: number, columns: number, targets: Int32Array, scale: number, grad: Float32Array): number;
   /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
   retainFreedMemory(): boolean;
   setThreads(threads: number): void;

@@ -251,6 +251,48 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// crossEntropy(x, rows, columns, targets, scale, grad): the sum over rows with a target >= 0 of
+// logsumexp(row) - row[target], in double. With a non-empty `grad` [rows, columns], also writes
+// (softmax(row) - onehot(target)) * scale there, and zeros for rows without a target.
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), grad = info[5].As<Napi::Float32Array>();
+  const int64_t rows = info[1].As<Napi::Number>().Int64Value(), columns = info[2].As<Napi::Number>().Int64Value();
+  Napi::Int32Array targets = info[3].As<Napi::Int32Array>();
+  const double scale = info[4].As<Napi::Number>().DoubleValue();
+  const bool withGrad = grad.ElementLength() > 0;
+  bool ok = static_cast<int64_t>(x.ElementLength()) >= rows * columns &&
+            static_cast<int64_t>(targets.ElementLength()) >= rows &&
+            (!withGrad || static_cast<int64_t>(grad.ElementLength()) >= rows * columns);
+  for (int64_t r = 0; ok && r < rows; r++) ok = targets[r] < columns;
+  if (!Check(env, ok, "crossEntropy: an operand is smaller than its shape, or a target is past the columns")) {
+    return env.Undefined();
+  }
+  double loss = 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = x.Data() + r * columns;
+    const int32_t target = targets[r];
+    float* g = withGrad ? grad.Data() + r * columns : nullptr;
+    if (target < 0) {
+      if (g != nullptr) std::memset(g, 0, columns * sizeof(float));
+      continue;
+    }
+    float max = -INFINITY;
+    for (int64_t j = 0; j < columns; j++)
+      if (row[j] > max) max = row[j];
+    double total = 0;
+    for (int64_t j = 0; j < columns; j++) total += std::exp(static_cast<double>(row[j]) - max);
+    loss += max + std::log(total) - row[target];
+    if (g != nullptr) {
+      for (int64_t j = 0; j < columns; j++) {
+        g[j] = static_cast<float>(std::exp(static_cast<double>(row[j]) - max) / total * scale);
+      }
+      g[target] = static_cast<float>((std::exp(static_cast<double>(row[target]) - max) / total - 1) * scale);
+    }
+  }
+  return Napi::Number::New(env, loss);
+}
+
 // Copies the box of `x` [shape] that starts at `begin` with size `size` into out, row by row.
 // transpose is the same walk with permuted source strides.
 void Gather(const float* x, const Shape& sourceStrides, int64_t start, const Shape& size, float* out) {
@@ -371,4 +413,5 @@ void InitElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("slice", Napi::Function::New(env, Slice));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("pad", Napi::Function::New(env, Pad));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
 }

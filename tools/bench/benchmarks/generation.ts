@@ -26,10 +26,10 @@ const shapes: Array<{ name: string; shape: LlamaShape }> = [
   },
 ];
 
-/** Greedy: one prompt of 16 tokens, 64 new. Task: boolq-sized prompts, 4 beams, 32 new tokens, batches of 8. */
+/** Greedy: one prompt of 16 tokens, 128 new. Task: boolq-sized prompts, 4 beams, 32 new tokens, batches of 8. */
 const SETTINGS = {
   greedyPrompt: 16,
-  newTokens: 64,
+  newTokens: 128,
   taskPrompts: 16,
   taskLengths: [40, 80],
   taskNewTokens: 32,
@@ -99,7 +99,8 @@ function runC(folder: string, hfFolder: string, vocab: number): number | string 
   writeLlama2cTokenizer(tokenizer, vocab);
   const rates: number[] = [];
   for (let i = 0; i < SETTINGS.runs; i++) {
-    const run = runChild(binary, [model, '-z', tokenizer, '-t', '0', '-n', String(SETTINGS.newTokens), '-i', 'a']);
+    // run.c counts its prompt (BOS, a space, 'a') in its steps.
+    const run = runChild(binary, [model, '-z', tokenizer, '-t', '0', '-n', String(SETTINGS.newTokens + 3), '-i', 'a']);
     if (typeof run === 'string') return `run.c failed: ${run}`;
     const rate = /achieved tok\/s: ([\d.]+)/.exec(run.stderr);
     if (rate === null) return 'run.c printed no tokens/s';

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend';
+import { crossEntropyRows, fusedCrossEntropy, jsCrossEntropyRows } from '../../src/train/cross-entropy';
+import { SeededRandom } from '../../src/util/seeded-random';
+
+/** tfjs's composed loss: log-softmax, the targets' entries, their mean over counted rows. */
+function composedLoss(logits: tf.Tensor2D, targets: Int32Array, counted: number): tf.Scalar {
+  const [rows, vocab] = logits.shape;
+  const flat = Array.from(targets, (target, row) => row * vocab + Math.max(target, 0));
+  const weights = Array.from(targets, (target) => (target >= 0 ? 1 : 0));
+  const picked = tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), tf.tensor1d(flat, 'int32'));
+  expect(picked.shape).toEqual([rows]);
+  return tf.div(tf.neg(tf.sum(tf.mul(picked, tf.tensor1d(weights)))), counted);
+}
+
+describe.each(['wasm', 'cpu'] as const)('fused cross-entropy on %s', (backend) => {
+  beforeAll(() => selectBackend({ requested: backend, log: () => {} }));
+  const random = new SeededRandom(3);
+  const [rows, vocab] = [7, 300];
+  const targets = Int32Array.from({ length: rows }, (_, r) => (r % 3 === 2 ? -1 : random.below(vocab)));
+  const counted = targets.filter((t) => t >= 0).length;
+
+  it('gives the composed loss and gradient, ignored rows without gradient', () => {
+    const logits = tf.tensor2d(random.normals(rows * vocab, 4), [rows, vocab]);
+    const fused = tf.valueAndGrad((x: tf.Tensor) => fusedCrossEntropy(x as tf.Tensor2D, targets, counted));
+    const composed = tf.valueAndGrad((x: tf.Tensor) => composedLoss(x as tf.Tensor2D, targets, counted));
+    const [a, b] = [fused(logits), composed(logits)];
+    expect(a.value.dataSync()[0]).toBeCloseTo(b.value.dataSync()[0], 5);
+    const [ga, gb] = [a.grad.dataSync(), b.grad.dataSync()];
+    let worst = 0;
+    for (let i = 0; i < ga.length; i++) worst = Math.max(worst, Math.abs(ga[i] - gb[i]));
+    expect(worst).toBeLessThan(1e-6);
+    expect(Array.from(ga.slice(2 * vocab, 3 * vocab)).every((g) => g === 0)).toBe(true);
+    tf.dispose([logits, a.value, a.grad, b.value, b.grad]);
+  });
+
+  it('computes the same natively and in JavaScript', () => {
+    const x = new Float32Array(random.normals(rows * vocab, 4));
+    const [native, js] = [new Float32Array(rows * vocab), new Float32Array(rows * vocab)];
+    expect(crossEntropyRows(x, vocab, targets, 0.5, native)).toBeCloseTo(
+      jsCrossEntropyRows(x, vocab, targets, 0.5, js),
+      9,
+    );
+    expect(Array.from(native)).toEqual(Array.from(js));
+  });
+});
