@@ -13,7 +13,7 @@ export function hostMemoryBackend(): boolean {
 
 /**
  * A float32 tensor's values without a copy: a view on the wasm heap, or the cpu backend's own
- * array. A heap view is only good until the next tfjs allocation (a growing heap detaches it),
+ * array (copied only where a cast left it an int32 array). A heap view is only good until the next tfjs allocation (a growing heap detaches it),
  * so take views just before use and allocate no tensors while holding them.
  */
 export function hostView(tensor: tf.Tensor): Float32Array {
@@ -24,6 +24,10 @@ export function hostView(tensor: tf.Tensor): Float32Array {
     const { memoryOffset } = heapData(wasm, tensor);
     return new Float32Array(wasm.wasm.asm.memory.buffer, memoryOffset, tensor.size);
   }
-  if (tf.getBackend() === 'cpu') return (backend as MathBackendCPU).readSync(tensor.dataId) as Float32Array;
+  if (tf.getBackend() === 'cpu') {
+    // A cast from int32 shares the int32 array: a converted copy then.
+    const values = (backend as MathBackendCPU).readSync(tensor.dataId) as Float32Array | Int32Array;
+    return values instanceof Float32Array ? values : Float32Array.from(values);
+  }
   throw new Error(`host view: the ${tf.getBackend()} backend keeps tensors outside host memory`);
 }

@@ -149,6 +149,27 @@ describeNative('native cpu kernels', () => {
     tf.dispose([q, k, w]);
   });
 
+  it('reads an int32 tensor cast to float32 (whose array stays int32) by value', () => {
+    const ints = tf.tensor2d(
+      [
+        [1, 0],
+        [2, 3],
+      ],
+      undefined,
+      'int32',
+    );
+    const x = tf.tensor2d([
+      [0.5, 2],
+      [4, -1],
+    ]);
+    const cast = tf.cast(ints, 'float32');
+    for (const [native, stock] of both(() => [tf.mul(x, cast), tf.sub(cast, x), tf.matMul(cast, x), tf.exp(cast)])) {
+      expect(Array.from(native)).toEqual(Array.from(stock));
+    }
+    expect(Array.from(tf.mul(x, cast).dataSync())).toEqual([0.5, 0, 8, -3]);
+    tf.dispose([ints, x, cast]);
+  });
+
   it('leaves int32 tensors to the stock kernels', () => {
     const a = tf.tensor1d([1, 2, 3], 'int32');
     const b = tf.tensor1d([10, 20, 30], 'int32');

@@ -62,7 +62,14 @@ export interface BlasAddon {
    * Sum over rows with a target >= 0 of logsumexp(row) - row[target]; with a non-empty `grad`,
    * (softmax - onehot) * scale written there (zeros for rows without a target).
    */
-  crossEntropy(x: Float32Array, rows: number, columns: number, targets: Int32Array, scale: number, grad: Float32Array): number;
+  crossEntropy(
+    x: Float32Array,
+    rows: number,
+    columns: number,
+    targets: Int32Array,
+    scale: number,
+    grad: Float32Array,
+  ): number;
   /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
   retainFreedMemory(): boolean;
   setThreads(threads: number): void;

@@ -73,7 +73,11 @@ export function cpuBlasBatchMatMulConfig(addon: BlasAddon): KernelConfig {
     const g = matMulGeometry(a, b, transposeA, transposeB, 'cpu');
     const values = new Float32Array(g.outBatch * g.m * g.n);
     if (values.length > 0) {
-      const read = (info: TensorInfo) => args.backend.readSync(info.dataId) as Float32Array;
+      // A cast from int32 shares the int32 array: convert it.
+      const read = (info: TensorInfo) => {
+        const values = args.backend.readSync(info.dataId) as Float32Array | Int32Array;
+        return values instanceof Float32Array ? values : Float32Array.from(values);
+      };
       sgemm(addon, g, transposeA, transposeB, { a: read(a), b: read(b), c: values }, { a: 0, b: 0, c: 0 });
     }
     return args.backend.makeTensorInfo([...g.outBatchShape, g.m, g.n], 'float32', values);

@@ -39,7 +39,11 @@ type Args = { inputs: Record<string, TensorInfo>; backend: MathBackendCPU; attrs
 /** A native kernel body: its output, or undefined where it leaves the case to tfjs's own kernel. */
 type NativeBody = (args: Args, addon: BlasAddon) => TensorInfo | undefined;
 
-const read = (args: Args, info: TensorInfo) => args.backend.readSync(info.dataId) as Float32Array;
+/** A float32 tensor's values; a cast from int32 shares the int32 array, which is converted here. */
+const read = (args: Args, info: TensorInfo): Float32Array => {
+  const values = args.backend.readSync(info.dataId) as Float32Array | Int32Array;
+  return values instanceof Float32Array ? values : Float32Array.from(values);
+};
 const floats = (...infos: TensorInfo[]) => infos.every((info) => info.dtype === 'float32');
 const output = (args: Args, shape: number[], values: Float32Array) =>
   args.backend.makeTensorInfo(shape, 'float32', values);
