@@ -30,7 +30,7 @@ export function hostGemm(
     return;
   }
   const beta = accumulate ? 1 : 0;
-  addon.sgemm(m, n, k, a.data, a.offset, a.stride, b.data, b.offset, b.stride, c.data, c.offset, c.stride, beta);
+  addon.sgemm(m, n, k, a.data, a.offset, a.stride, b.data, b.offset, b.stride, c.data, c.offset, c.stride, beta, false);
 }
 
 /** hostGemm in JS: runs along B's rows (its memory order) and sums in double. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear, type LinearLayer } from './linear';
+import { slicedProduct } from './sliced-product';
 
 /** A LoRA adapter's hyper-parameters. */
 export interface LoraSettings {
@@ -88,8 +89,11 @@ export class ElasticLinear implements LinearLayer {
     return tf.tidy(() => {
       const flat = tf.reshape(x, [-1, inFeatures]);
       const full = inFeatures === this.inFeatures && outFeatures === this.outFeatures;
-      const weight = full ? this.base.weight : tf.slice(this.base.weight, [0, 0], [inFeatures, outFeatures]);
-      let y = tf.matMul(flat, weight);
+      const frozen = !(this.base.weight instanceof tf.Variable);
+      let y = full
+        ? tf.matMul(flat, this.base.weight)
+        : ((frozen ? slicedProduct(flat as tf.Tensor2D, this.base.weight, inFeatures, outFeatures) : undefined) ??
+          tf.matMul(flat, tf.slice(this.base.weight, [0, 0], [inFeatures, outFeatures])));
       if (this.base.bias !== undefined) {
         y = tf.add(y, outFeatures === this.outFeatures ? this.base.bias : tf.slice(this.base.bias, 0, outFeatures));
       }

@@ -20,7 +20,10 @@ export interface BlasAddon {
     bOffsets: Int32Array,
     cOffsets: Int32Array,
   ): void;
-  /** C[m, n] = A[m, k] B[k, n] + beta C, row-major, each operand at an element offset with a row stride. */
+  /**
+   * C[m, n] = A[m, k] op(B) + beta C, row-major, each operand at an element offset with a row
+   * stride; B is [k, n], or [n, k] and transposed.
+   */
   sgemm(
     m: number,
     n: number,
@@ -35,6 +38,7 @@ export interface BlasAddon {
     cOffset: number,
     ldc: number,
     beta: number,
+    transposeB: boolean,
   ): void;
   /** out = a (op) b with broadcasting; op indexes BINARY_OPS. */
   binary(

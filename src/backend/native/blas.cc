@@ -56,13 +56,14 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// sgemm(m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, beta): one row-major
-// C[m, n] = A[m, k] B[k, n] + beta C, each operand a strided block of its array (a slice of a
-// weight, a sub-matrix of an activation), so host-side decoding multiplies without copying.
+// sgemm(m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, beta, transposeB): one
+// row-major C[m, n] = A[m, k] op(B) + beta C, B stored [k, n] (or [n, k] and transposed), each
+// operand a strided block of its array (a slice of a weight, a sub-matrix of an activation), so
+// host decoding and elastic layers multiply by a subnetwork's slice of a weight without copying it.
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 13) {
-    Napi::TypeError::New(env, "sgemm takes 13 arguments").ThrowAsJavaScriptException();
+  if (info.Length() != 14) {
+    Napi::TypeError::New(env, "sgemm takes 14 arguments").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const int m = info[0].As<Napi::Number>().Int32Value();
@@ -76,7 +77,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
     return Operand{info[at].As<Napi::Float32Array>(), info[at + 1].As<Napi::Number>().Int64Value(),
                    info[at + 2].As<Napi::Number>().Int64Value(), rows, columns};
   };
-  Operand a = operand(3, m, k), b = operand(6, k, n), c = operand(9, m, n);
+  const bool transposeB = info[13].As<Napi::Boolean>().Value();
+  Operand a = operand(3, m, k), b = transposeB ? operand(6, n, k) : operand(6, k, n), c = operand(9, m, n);
   const float beta = info[12].As<Napi::Number>().FloatValue();
   for (const Operand* o : {&a, &b, &c}) {
     const bool fits = o->offset >= 0 && o->ld >= o->columns &&
@@ -88,7 +90,8 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
     }
   }
   if (m > 0 && n > 0) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a.array.Data() + a.offset, a.ld,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                a.array.Data() + a.offset, a.ld,
                 b.array.Data() + b.offset, b.ld, beta, c.array.Data() + c.offset, c.ld);
   }
   return env.Undefined();
