@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { heapData, wasmInternals } from './kernels/wasm-internals';
@@ -9,6 +10,15 @@ import { heapData, wasmInternals } from './kernels/wasm-internals';
  */
 export function hostMemoryBackend(): boolean {
   return tf.getBackend() === 'wasm' || tf.getBackend() === 'cpu';
+}
+
+/**
+ * A float32 tensor's values on the cpu backend: its own array, or a converted copy where a cast
+ * from int32 left it sharing the int32 one.
+ */
+export function cpuFloats(backend: MathBackendCPU, info: TensorInfo): Float32Array {
+  const values = backend.readSync(info.dataId) as Float32Array | Int32Array;
+  return values instanceof Float32Array ? values : Float32Array.from(values);
 }
 
 /**
@@ -24,10 +34,6 @@ export function hostView(tensor: tf.Tensor): Float32Array {
     const { memoryOffset } = heapData(wasm, tensor);
     return new Float32Array(wasm.wasm.asm.memory.buffer, memoryOffset, tensor.size);
   }
-  if (tf.getBackend() === 'cpu') {
-    // A cast from int32 shares the int32 array: a converted copy then.
-    const values = (backend as MathBackendCPU).readSync(tensor.dataId) as Float32Array | Int32Array;
-    return values instanceof Float32Array ? values : Float32Array.from(values);
-  }
+  if (tf.getBackend() === 'cpu') return cpuFloats(backend as MathBackendCPU, tensor);
   throw new Error(`host view: the ${tf.getBackend()} backend keeps tensors outside host memory`);
 }

@@ -13,8 +13,9 @@ export interface GenerationOptions {
   /** Beam scores are sum(log p) / length^lengthPenalty (default 1). */
   lengthPenalty?: number;
   /**
-   * Decode on host arrays where the model and backend allow it (default true): the same
-   * arithmetic without a tfjs kernel call per operation. False: always through the tfjs forward.
+   * Decode on host arrays where the model and backend allow it (default true): the forward's
+   * operations in its order (norms, attention and log-softmax summed in double), without a tfjs
+   * kernel call per operation. False: always through the tfjs forward.
    */
   hostDecoding?: boolean;
 }
@@ -55,6 +56,17 @@ function openDecoding(model: CausalLM, rows: number, capacity: number, host: boo
   return (host ? model.hostDecoding?.(rows, capacity) : undefined) ?? tensorDecoding(model);
 }
 
+/** The step's log-probabilities, [rows, vocab] flat, checked against the vocabulary's size. */
+function nextLogProbs(decoding: Decoding, step: DecodeStep, vocab: number): Float32Array {
+  const values = decoding.next(step);
+  if (values.length !== step.tokens.length * vocab) {
+    throw new Error(
+      `generate: the model gave ${values.length} log-probabilities, not ${step.tokens.length} x ${vocab}`,
+    );
+  }
+  return values;
+}
+
 function greedy(
   decoding: Decoding,
   prompts: number[][],
@@ -66,7 +78,7 @@ function greedy(
   const finished = prompts.map(() => false);
   let step = promptStep(prompts, padId);
   for (let t = 0; t < maxNewTokens && finished.includes(false); t++) {
-    const values = decoding.next(step);
+    const values = nextLogProbs(decoding, step, vocab);
     const chosen = sequences.map((sequence, i) => {
       if (finished[i]) return padId;
       const row = i * vocab;
@@ -158,7 +170,7 @@ function beamSearch(
   const finished = prompts.map(() => new FinishedBeams(numBeams, lengthPenalty));
   const done = prompts.map(() => false);
   for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
-    const logProbs = decoding.next(step);
+    const logProbs = nextLogProbs(decoding, step, vocab);
     const nextRows: number[] = [];
     const nextTokens: number[] = [];
     const nextScores: number[] = [];
@@ -194,6 +206,13 @@ function beamSearch(
           chosen.push(candidate);
         }
         if (chosen.length === numBeams) break;
+      }
+      if (chosen.length < numBeams) {
+        // transformers refuses this too: the prompt would have fewer beams than its rows.
+        throw new Error(
+          `generate: ${2 * numBeams} candidates hold fewer than ${numBeams} that do not end the sequence; ` +
+            'use fewer beams or fewer end tokens',
+        );
       }
       for (const candidate of chosen) {
         nextRows.push(candidate.row);

@@ -18,7 +18,7 @@ export interface LlamaHostLayer {
   down: HostLinear;
 }
 
-export interface LlamaHostParts {
+interface LlamaHostParts {
   config: LlamaConfig;
   embed: tf.Tensor2D;
   layers: LlamaHostLayer[];
@@ -50,11 +50,12 @@ function rmsNorm(x: Float32Array, rows: number, weight: Float32Array, eps: numbe
  */
 export class LlamaHostDecoding implements Decoding {
   private readonly group: number;
-  /** Per layer, keys and values [rows, kvHeads, capacity, headDim]; swapped with `spare` on reorder. */
+  /** Per layer, keys and values [maxRows, kvHeads, capacity, headDim]. */
   private keys: Float32Array[];
   private values: Float32Array[];
-  private spareKeys: Float32Array[];
-  private spareValues: Float32Array[];
+  /** Where reorder copies to, then swaps with keys and values; made on the first reorder. */
+  private spareKeys: Float32Array[] = [];
+  private spareValues: Float32Array[] = [];
   /** Positions fed so far. */
   private filled = 0;
   /** Rows in use: those of the first step, then as many as the last reorder named. */
@@ -62,13 +63,16 @@ export class LlamaHostDecoding implements Decoding {
 
   constructor(
     private readonly parts: LlamaHostParts,
-    private readonly rows: number,
+    private readonly maxRows: number,
     private readonly capacity: number,
   ) {
-    const { layers, kvHeads, heads, headDim } = parts.config;
-    this.group = heads / kvHeads;
-    const cache = () => Array.from({ length: layers }, () => new Float32Array(rows * kvHeads * capacity * headDim));
-    [this.keys, this.values, this.spareKeys, this.spareValues] = [cache(), cache(), cache(), cache()];
+    this.group = parts.config.heads / parts.config.kvHeads;
+    [this.keys, this.values] = [this.cache(), this.cache()];
+  }
+
+  private cache(): Float32Array[] {
+    const { layers, kvHeads, headDim } = this.parts.config;
+    return Array.from({ length: layers }, () => new Float32Array(this.maxRows * kvHeads * this.capacity * headDim));
   }
 
   next(step: DecodeStep): Float32Array {
@@ -76,11 +80,14 @@ export class LlamaHostDecoding implements Decoding {
     const { hiddenSize: hidden, vocabSize: vocab, rmsNormEps: eps } = config;
     const rows = step.tokens.length;
     const time = step.tokens[0].length;
-    if (rows !== (this.live ?? rows) || rows > this.rows || this.filled + time > this.capacity) {
+    if (rows !== (this.live ?? rows) || rows > this.maxRows || this.filled + time > this.capacity) {
       throw new Error(
         `llama host decoding: a step of ${rows} rows x ${time} tokens after ${this.filled} does not fit ` +
-          `${this.live ?? this.rows} rows x ${this.capacity} positions`,
+          `${this.live ?? this.maxRows} rows x ${this.capacity} positions`,
       );
+    }
+    if (step.mask.some((row) => row.length !== this.filled + time)) {
+      throw new Error(`llama host decoding: the mask must cover the ${this.filled + time} positions fed so far`);
     }
     this.live = rows;
     const slots = rows * time;
@@ -111,10 +118,11 @@ export class LlamaHostDecoding implements Decoding {
   }
 
   reorder(order: number[]): void {
-    if (order.length > this.rows || order.some((row) => row >= (this.live ?? 0))) {
+    if (order.length > this.maxRows || order.some((row) => row >= (this.live ?? 0))) {
       throw new Error(`llama host decoding: cannot reorder ${this.live ?? 0} rows by [${order.join(', ')}]`);
     }
     this.live = order.length;
+    if (this.spareKeys.length === 0) [this.spareKeys, this.spareValues] = [this.cache(), this.cache()];
     const { kvHeads, headDim } = this.parts.config;
     const rowSize = kvHeads * this.capacity * headDim;
     const used = this.filled * headDim;
@@ -210,7 +218,7 @@ export class LlamaHostDecoding implements Decoding {
           const qAt = ((r * time + t) * heads + head) * headDim;
           let max = -Infinity;
           for (let s = 0; s < seen; s++) {
-            if (visible[s] === 0) continue;
+            if (visible[s] !== 1) continue;
             let dot = 0;
             for (let j = 0; j < headDim; j++) dot += q[qAt + j] * keys[base + s * headDim + j];
             weights[s] = dot * scale;
@@ -220,7 +228,7 @@ export class LlamaHostDecoding implements Decoding {
           let total = 0;
           sum.fill(0);
           for (let s = 0; s < seen; s++) {
-            if (visible[s] === 0) continue;
+            if (visible[s] !== 1) continue;
             const w = Math.exp(weights[s] - max);
             total += w;
             for (let j = 0; j < headDim; j++) sum[j] += w * values[base + s * headDim + j];

@@ -258,7 +258,9 @@ export class LlamaForCausalLM implements CausalLM {
       });
     }
     const lmHead = linear('lm_head');
-    if (lmHead === undefined || lmHead.inFeatures !== hidden) return undefined;
+    if (lmHead === undefined || lmHead.inFeatures !== hidden || lmHead.outFeatures !== this.config.vocabSize) {
+      return undefined;
+    }
     const parts = { config: this.config, embed: this.embed.weight, layers, norm: this.norm.weight, lmHead };
     return new LlamaHostDecoding({ ...parts, rotary: this.rotary }, rows, capacity);
   }

@@ -9,7 +9,7 @@ const addon = blasAddon().addon;
  * `grad`, also (softmax(row) - onehot(target)) * scale into it, zeros for rows without a target.
  * On the native addon where it is built, else jsCrossEntropyRows.
  */
-function crossEntropyRows(
+export function crossEntropyRows(
   x: Float32Array,
   columns: number,
   targets: Int32Array,
@@ -49,31 +49,43 @@ export function jsCrossEntropyRows(
   return loss;
 }
 
-/** A float32 tensor's values: in place where the backend allows, else a copy. */
-const values = (t: tf.Tensor) => (hostMemoryBackend() ? hostView(t) : (t.dataSync() as Float32Array));
-
-export { crossEntropyRows };
-
 /**
  * Mean cross-entropy of logits [rows, vocab] against `targets` (-1: the row does not count) over
  * `counted` rows, as one operation with its own gradient, softmax - onehot: tfjs's log-softmax,
  * gather and their gradients make and keep about ten vocabulary-sized tensors per batch; this
- * keeps none besides the logits and the gradient.
+ * keeps none besides the logits and the gradient. On backends whose tensors are in host memory
+ * (wasm, cpu); elsewhere undefined, and the caller composes the loss from tfjs operations.
  */
-export function fusedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, counted: number): tf.Scalar {
+export function fusedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, counted: number): tf.Scalar | undefined {
+  if (!hostMemoryBackend()) return undefined;
   const [rows, vocab] = logits.shape;
   if (targets.length !== rows) throw new Error(`cross-entropy: ${targets.length} targets for ${rows} rows`);
   const loss = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([x]);
-    const total = crossEntropyRows(values(x), vocab, targets, 0, new Float32Array(0));
+    const total = crossEntropyRows(hostView(x), vocab, targets, 0, new Float32Array(0));
     return {
       value: tf.scalar(total / counted),
       gradFunc: (dy: tf.Scalar, [saved]: tf.Tensor[]) => {
+        // Read dy before taking a view of the logits: nothing may allocate while the view is held.
+        const scale = dy.dataSync()[0] / counted;
         const grad = new Float32Array(rows * vocab);
-        crossEntropyRows(values(saved), vocab, targets, dy.dataSync()[0] / counted, grad);
+        crossEntropyRows(hostView(saved), vocab, targets, scale, grad);
         return tf.tensor2d(grad, [rows, vocab]);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Scalar;
   return loss(logits);
+}
+
+/** The same loss from tfjs operations, for backends whose tensors are not in host memory (a GPU's). */
+export function composedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, counted: number): tf.Scalar {
+  const vocab = logits.shape[1];
+  // Each row's target log-probability by flat index (no one-hot of the vocabulary).
+  const flatIndex = tf.tensor1d(
+    Array.from(targets, (target, row) => row * vocab + Math.max(target, 0)),
+    'int32',
+  );
+  const weights = tf.tensor1d(Array.from(targets, (target) => (target >= 0 ? 1 : 0)));
+  const picked = tf.gather(tf.reshape(tf.logSoftmax(logits), [-1]), flatIndex);
+  return tf.div(tf.neg(tf.sum(tf.mul(picked, weights))), counted);
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedCrossEntropy } from './cross-entropy';
+import { composedCrossEntropy, fusedCrossEntropy } from './cross-entropy';
 
 /** Labels that take no part in the loss (padding, and the prompt when train_on_inputs is off). */
 export const IGNORE_INDEX = -100;
@@ -25,5 +25,8 @@ export function causalLmLoss(logits: tf.Tensor3D, labels: number[][]): tf.Scalar
     }
   }
   if (counted === 0) throw new Error('causalLmLoss: every label is ignored');
-  return tf.tidy(() => fusedCrossEntropy(tf.reshape(logits, [batch * time, vocab]), targets, counted));
+  return tf.tidy(() => {
+    const rows = tf.reshape(logits, [batch * time, vocab]) as tf.Tensor2D;
+    return fusedCrossEntropy(rows, targets, counted) ?? composedCrossEntropy(rows, targets, counted);
+  });
 }

@@ -170,6 +170,12 @@ describeNative('native cpu kernels', () => {
     tf.dispose([ints, x, cast]);
   });
 
+  it('refuses a transpose that names an axis twice', () => {
+    const x = tensor([2, 3]);
+    expect(() => tf.transpose(x, [1, 1])).toThrow('transpose: bad permutation or operand size');
+    x.dispose();
+  });
+
   it('leaves int32 tensors to the stock kernels', () => {
     const a = tf.tensor1d([1, 2, 3], 'int32');
     const b = tf.tensor1d([10, 20, 30], 'int32');

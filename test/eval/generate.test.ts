@@ -125,6 +125,20 @@ describe('generate', () => {
     expect(generate(model, [[0]], { maxNewTokens: 10 }).sequences[0]).toEqual([1, 2]);
   });
 
+  it('refuses beams it cannot fill without ending every one', () => {
+    const model = MarkovLM.fromProbabilities(
+      [
+        [0.1, 0.8, 0.1],
+        [0.1, 0.1, 0.8],
+        [0.4, 0.3, 0.3],
+      ],
+      [1, 2],
+    );
+    expect(() => generate(model, [[0]], { maxNewTokens: 4, numBeams: 2 })).toThrow(
+      'generate: 4 candidates hold fewer than 2 that do not end the sequence',
+    );
+  });
+
   describe('on the tiny LLaMA and BLOOM', () => {
     const tiny = makeTinyCheckpoints();
     afterAll(() => tiny.remove());

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { errorMessage } from '../../src/util/error-message';
 
@@ -66,4 +66,23 @@ export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<
     });
     child.kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
   });
+}
+
+/**
+ * Runs `command` to its end with OpenBLAS (and OpenMP) held to `threads`: its output, or why it
+ * failed (its last line of output, a signal, a timeout), for a benchmark's other side.
+ */
+export function runWithThreads(
+  command: string,
+  args: string[],
+  threads: number,
+  timeoutMs?: number,
+): { stdout: string; stderr: string } | string {
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+  const run = spawnSync(command, args, { encoding: 'utf8', env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  if (run.error !== undefined) return run.error.message;
+  if (run.signal !== null)
+    return `killed by ${run.signal}${timeoutMs === undefined ? '' : ` (limit ${timeoutMs / 60000} min)`}`;
+  if (run.status !== 0) return (run.stderr || run.stdout).trim().split('\n').slice(-1)[0] ?? `exit ${run.status}`;
+  return { stdout: run.stdout, stderr: run.stderr };
 }

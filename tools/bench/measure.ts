@@ -49,3 +49,6 @@ export interface Benchmark {
   description: string;
   run(): AsyncIterable<BenchRecord>;
 }
+
+/** a / b to two decimals, the form every ratio in a benchmark line takes. */
+export const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));

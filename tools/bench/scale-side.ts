@@ -40,7 +40,7 @@ async function main(settings: ScaleSettings): Promise<void> {
   blasAddon().addon?.setThreads(settings.threads);
   const { loaded, network } = openSuperNetwork(checkpoint, fixedNetworkConfig('bench scale'), { lora });
   if (loaded.kind !== 'causal-lm') throw new Error('expected a causal LM');
-  const training = loraTrainStep(loaded, network, { ...settings, vocab: settings.vocab });
+  const training = loraTrainStep(loaded, network, settings);
   const step = timeMedian(training.step, settings.steps, settings.warmup);
   const prompt = training.batch.inputIds[0].slice(0, settings.prompt);
   const start = performance.now();

@@ -1,5 +1,6 @@
 /**
- * Builds lonas's optional OpenBLAS matmul addon (src/backend/native) into build/lonas_blas.node;
+ * Builds lonas's optional native addon (src/backend/native: OpenBLAS products, float32 cpu
+ * kernels) into build/lonas_blas.node;
  * `npm ci` runs it as part of `prepare`. Without OpenBLAS's headers (Debian: libopenblas-dev), a
  * compiler or Node's headers it says so in one line and exits 0: lonas then multiplies on its
  * wasm GEMM, and an install never fails for lack of the library.
@@ -14,7 +15,9 @@ const outfile = path.join(root, 'build', 'lonas_blas.node');
 
 function skip(reason) {
   fs.rmSync(outfile, { force: true });
-  process.stdout.write(`skipped the OpenBLAS matmul addon: ${reason}; matmuls run on lonas's wasm GEMM\n`);
+  process.stdout.write(
+    `skipped the native addon: ${reason}; matmuls run on lonas's wasm GEMM, cpu kernels as tfjs ships them\n`,
+  );
   process.exit(0);
 }
 
@@ -39,4 +42,4 @@ if (build.status !== 0 || !fs.existsSync(built)) {
 fs.mkdirSync(path.dirname(outfile), { recursive: true });
 fs.copyFileSync(built, `${outfile}.tmp`);
 fs.renameSync(`${outfile}.tmp`, outfile);
-process.stdout.write(`built ${path.relative(root, outfile)} (OpenBLAS sgemm)\n`);
+process.stdout.write(`built ${path.relative(root, outfile)} (OpenBLAS products, native cpu kernels)\n`);

@@ -99,6 +99,24 @@ export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
 
 let loaded: { addon?: BlasAddon; reason: string } | undefined;
 
+/** Every function this version calls: an addon built by an older checkout lacks some. */
+const FUNCTIONS = [
+  'sgemmBatch',
+  'sgemm',
+  'binary',
+  'unary',
+  'reduce',
+  'softmax',
+  'slice',
+  'transpose',
+  'pad',
+  'crossEntropy',
+  'retainFreedMemory',
+  'setThreads',
+  'threads',
+  'config',
+] as const satisfies ReadonlyArray<keyof BlasAddon>;
+
 /**
  * The OpenBLAS addon when it was built at install time and LONAS_BLAS is not `off`; otherwise
  * undefined and the reason, for the start-up line.
@@ -113,7 +131,11 @@ export function blasAddon(): { addon?: BlasAddon; reason: string } {
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a native addon built at install time
       const addon = require(file) as BlasAddon;
-      loaded = { addon, reason: `${addon.config().split(' ').slice(0, 2).join(' ')}, ${addon.threads()} threads` };
+      const missing = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+      loaded =
+        missing.length > 0
+          ? { reason: `${file} is from an older lonas (no ${missing.join(', ')}): run npm run prepare` }
+          : { addon, reason: `${addon.config().split(' ').slice(0, 2).join(' ')}, ${addon.threads()} threads` };
     } catch (error) {
       loaded = { reason: `${file} does not load: ${(error as Error).message.split('\n')[0]}` };
     }

@@ -9,6 +9,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { broadcastBatchIndex, matMulGeometry, type MatMulGeometry } from './batch-matmul-geometry';
+import { cpuFloats } from '../host-view';
 import type { BlasAddon } from './blas-addon';
 import { heapData, wasmInternals } from './wasm-internals';
 
@@ -73,11 +74,7 @@ export function cpuBlasBatchMatMulConfig(addon: BlasAddon): KernelConfig {
     const g = matMulGeometry(a, b, transposeA, transposeB, 'cpu');
     const values = new Float32Array(g.outBatch * g.m * g.n);
     if (values.length > 0) {
-      // A cast from int32 shares the int32 array: convert it.
-      const read = (info: TensorInfo) => {
-        const values = args.backend.readSync(info.dataId) as Float32Array | Int32Array;
-        return values instanceof Float32Array ? values : Float32Array.from(values);
-      };
+      const read = (info: TensorInfo) => cpuFloats(args.backend, info);
       sgemm(addon, g, transposeA, transposeB, { a: read(a), b: read(b), c: values }, { a: 0, b: 0, c: 0 });
     }
     return args.backend.makeTensorInfo([...g.outBatchShape, g.m, g.n], 'float32', values);

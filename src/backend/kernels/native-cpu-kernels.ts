@@ -33,17 +33,14 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { cpuFloats } from '../host-view';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type BlasAddon } from './blas-addon';
 
 type Args = { inputs: Record<string, TensorInfo>; backend: MathBackendCPU; attrs: NamedAttrMap };
 /** A native kernel body: its output, or undefined where it leaves the case to tfjs's own kernel. */
 type NativeBody = (args: Args, addon: BlasAddon) => TensorInfo | undefined;
 
-/** A float32 tensor's values; a cast from int32 shares the int32 array, which is converted here. */
-const read = (args: Args, info: TensorInfo): Float32Array => {
-  const values = args.backend.readSync(info.dataId) as Float32Array | Int32Array;
-  return values instanceof Float32Array ? values : Float32Array.from(values);
-};
+const read = (args: Args, info: TensorInfo): Float32Array => cpuFloats(args.backend, info);
 const floats = (...infos: TensorInfo[]) => infos.every((info) => info.dtype === 'float32');
 const output = (args: Args, shape: number[], values: Float32Array) =>
   args.backend.makeTensorInfo(shape, 'float32', values);

@@ -4,7 +4,10 @@
 // passes typed-array views and element offsets, and C is written in place.
 #include <napi.h>
 #include <cblas.h>
+#include <climits>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 
 void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
 
@@ -80,8 +83,12 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const bool transposeB = info[13].As<Napi::Boolean>().Value();
   Operand a = operand(3, m, k), b = transposeB ? operand(6, n, k) : operand(6, k, n), c = operand(9, m, n);
   const float beta = info[12].As<Napi::Number>().FloatValue();
+  if (m < 0 || n < 0 || k < 0) {
+    Napi::RangeError::New(env, "sgemm: a negative dimension").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   for (const Operand* o : {&a, &b, &c}) {
-    const bool fits = o->offset >= 0 && o->ld >= o->columns &&
+    const bool fits = o->offset >= 0 && o->ld >= o->columns && o->ld >= 1 && o->ld <= INT_MAX &&
                       (o->rows == 0 || o->offset + (o->rows - 1) * o->ld + o->columns <=
                                            static_cast<int64_t>(o->array.ElementLength()));
     if (!fits) {
@@ -101,9 +108,14 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
 // and keeps what is freed for the next one. The cpu backend allocates a fresh array per kernel
 // output; with mmap each 64 MiB logits tensor came back as new pages, and first-touch page faults
 // cost more than the arithmetic. Resident memory then stays at its peak, which the run has anyway.
+// Elsewhere than glibc it does nothing and says so (false).
 Napi::Value RetainFreedMemory(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
   const bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 &&
                   mallopt(M_TOP_PAD, 256 << 20) == 1;
+#else
+  const bool ok = false;
+#endif
   return Napi::Boolean::New(info.Env(), ok);
 }
 

@@ -352,7 +352,12 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   const Shape shape = ShapeOf(info[1]), perm = ShapeOf(info[2]);
   bool ok = perm.size() == shape.size() && static_cast<int64_t>(x.ElementLength()) >= SizeOf(shape) &&
             static_cast<int64_t>(out.ElementLength()) >= SizeOf(shape);
-  for (size_t i = 0; ok && i < perm.size(); i++) ok = perm[i] >= 0 && perm[i] < static_cast<int64_t>(shape.size());
+  // A permutation names every axis once; a repeated axis would walk past both arrays.
+  std::vector<bool> seen(shape.size(), false);
+  for (size_t i = 0; ok && i < perm.size(); i++) {
+    ok = perm[i] >= 0 && perm[i] < static_cast<int64_t>(shape.size()) && !seen[perm[i]];
+    if (ok) seen[perm[i]] = true;
+  }
   if (!Check(env, ok, "transpose: bad permutation or operand size")) return env.Undefined();
   const Shape strides = StridesOf(shape);
   Shape size(shape.size()), sourceStrides(shape.size());

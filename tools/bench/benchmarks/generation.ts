@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,7 +11,8 @@ import { SeededRandom } from '../../../src/util/seeded-random';
 import { llamaCheckpoint, writeCheckpointFolder, type LlamaShape } from '../../tiny-checkpoints/make';
 import { writeLlama2c, writeLlama2cTokenizer } from '../../tiny-checkpoints/llama2c';
 import { llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
-import { timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
+import { runWithThreads } from '../child-processes';
+import { ratio, timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
 /** llama2.c's stories260K and stories15M shapes. */
 const shapes: Array<{ name: string; shape: LlamaShape }> = [
@@ -40,14 +40,7 @@ const SETTINGS = {
 
 const threads = Number(process.env.LONAS_BENCH_THREADS ?? 1);
 
-/** Runs a child with OpenBLAS held to the bench's threads; its stdout, or why it failed. */
-function runChild(command: string, args: string[]): { stdout: string; stderr: string } | string {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  const run = spawnSync(command, args, { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
-  if (run.error !== undefined) return run.error.message;
-  if (run.status !== 0) return (run.stderr || run.stdout).trim().split('\n').slice(-1)[0] ?? `exit ${run.status}`;
-  return { stdout: run.stdout, stderr: run.stderr };
-}
+const runChild = (command: string, args: string[]) => runWithThreads(command, args, threads);
 
 interface TorchResult {
   greedy_ms_per_token: number;
@@ -108,8 +101,6 @@ function runC(folder: string, hfFolder: string, vocab: number): number | string 
   }
   return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
 }
-
-const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
 async function* benchShape(name: string, shape: LlamaShape): AsyncGenerator<BenchRecord> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-bench-generation-${name}-`));

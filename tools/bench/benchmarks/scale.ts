@@ -1,9 +1,9 @@
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import { packagePath } from '../../../src/backend/build-artifacts';
 import type { LlamaSizes } from '../random-llama';
 import type { ScaleSettings } from '../scale-side';
-import type { BenchRecord, Benchmark } from '../measure';
+import { runWithThreads } from '../child-processes';
+import { ratio, type BenchRecord, type Benchmark } from '../measure';
 
 /** llama2.c's 15M, 42M and 110M, a 370M shape, and TinyLlama-1.1B; fewer steps as they grow. */
 const shapes: Array<{ name: string; sizes: LlamaSizes; steps: number; newTokens: number }> = [
@@ -53,18 +53,12 @@ interface SideResult {
 }
 
 function side(command: string, args: string[]): SideResult | string {
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  const run = spawnSync(command, args, { encoding: 'utf8', env, timeout: SIDE_TIMEOUT_MS, maxBuffer: 1 << 24 });
-  if (run.error !== undefined) return run.error.message;
-  if (run.signal !== null)
-    return `killed by ${run.signal}${run.signal === 'SIGTERM' ? ` after ${SIDE_TIMEOUT_MS / 60000} min` : ''}`;
-  if (run.status !== 0) return (run.stderr || run.stdout).trim().split('\n').slice(-1)[0] ?? `exit ${run.status}`;
-  return JSON.parse(run.stdout.trim().split('\n').slice(-1)[0]) as SideResult;
+  const run = runWithThreads(command, args, threads, SIDE_TIMEOUT_MS);
+  return typeof run === 'string' ? run : (JSON.parse(run.stdout.trim().split('\n').slice(-1)[0]) as SideResult);
 }
 
 const params = ({ hidden, inner, layers, heads, kvHeads, vocab }: LlamaSizes) =>
   2 * vocab * hidden + layers * (2 * hidden * hidden + 2 * hidden * (hidden / heads) * kvHeads + 3 * hidden * inner);
-const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 const gib = (bytes: number) => Number((bytes / 1024 ** 3).toFixed(2));
 
 /** LoRA training steps and greedy decoding from 15M to 1.1B parameters, each side in its own process. */
