@@ -1,6 +1,7 @@
 import type { Checkpoint } from '../../src/models/checkpoint';
 import type { WeightSource } from '../../src/models/weights';
 import type { TensorValues } from '../../src/io/safetensors';
+import { llamaConfigJson } from '../tiny-checkpoints/make';
 
 /** A LLaMA shape by its config.json sizes. */
 export interface LlamaSizes {
@@ -52,20 +53,6 @@ export function randomLlama(sizes: LlamaSizes, maxPositions = 2048): Checkpoint 
       return { dtype: 'float32', data, shape };
     },
   };
-  const config = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: hidden,
-    intermediate_size: inner,
-    num_hidden_layers: layers,
-    num_attention_heads: heads,
-    num_key_value_heads: kvHeads,
-    vocab_size: vocab,
-    max_position_embeddings: maxPositions,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: false,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  };
+  const config = llamaConfigJson({ ...sizes, maxPositions }, 1e-5);
   return { location: weights.description, config, weights };
 }

@@ -60,6 +60,28 @@ export interface LlamaShape {
   vocab?: number;
 }
 
+/** The config.json of a LLaMA shape with an untied lm_head, float32, BOS 1 and EOS 2. */
+export function llamaConfigJson(shape: LlamaShape & { vocab: number }, rmsNormEps: number): Record<string, unknown> {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: shape.hidden,
+    intermediate_size: shape.inner,
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    num_key_value_heads: shape.kvHeads,
+    vocab_size: shape.vocab,
+    max_position_embeddings: shape.maxPositions,
+    rms_norm_eps: rmsNormEps,
+    rope_theta: 10000,
+    hidden_act: 'silu',
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    torch_dtype: 'float32',
+  };
+}
+
 /**
  * A LLaMA checkpoint with seeded random weights: linear weights N(0, linearStd), embeddings
  * N(0, 1), norms 1 + N(0, 0.1), drawn in a fixed order.
@@ -89,24 +111,7 @@ export function llamaCheckpoint(
   }
   make.norm('model.norm', hidden, false);
   make.linear('lm_head', hidden, vocab, false);
-  const config = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: hidden,
-    intermediate_size: inner,
-    num_hidden_layers: layers,
-    num_attention_heads: heads,
-    num_key_value_heads: kvHeads,
-    vocab_size: vocab,
-    max_position_embeddings: shape.maxPositions,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    hidden_act: 'silu',
-    tie_word_embeddings: false,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    torch_dtype: 'float32',
-  };
+  const config = llamaConfigJson({ ...shape, vocab }, 1e-6);
   return { config, tensors: make.tensors, tokenizer };
 }
 
