@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { registerGradients } from './gradients';
 import * as os from 'os';
 import { blasAddon } from './kernels/blas-addon';
-import { releaseDisposedPromptly } from './prompt-release';
 import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
 import { describeEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
 
@@ -94,10 +92,8 @@ async function tryWasm(loadModule: (name: string) => unknown): Promise<Attempt> 
 async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
   const attempt = await tryPackage('cpu', '@tensorflow/tfjs-backend-cpu', loadModule);
   if (!attempt.ok) return attempt;
-  // Every cpu kernel output is a fresh array: reusing freed memory spares its page faults, and
-  // freeing disposed arrays promptly keeps resident memory near what is live.
+  // Every cpu kernel output is a fresh array: reusing freed memory spares its page faults.
   blasAddon().addon?.retainFreedMemory();
-  releaseDisposedPromptly(tf.backend() as MathBackendCPU);
   return { ok: true, detail: `${attempt.detail}, ${matMulPath('cpu')}` };
 }
 

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { hostGemm } from '../backend/host-gemm';
+import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
 import { hostView } from '../backend/host-view';
 import { ElasticLinear } from './elastic-linear';
 import { Linear, type LinearLayer } from './linear';
@@ -34,6 +34,9 @@ function parts(layer: LinearLayer): Parts | undefined {
   return { ...base, lora: { a: layer.loraA, b: layer.loraB, rank, scaling: layer.scaling } };
 }
 
+/** A whole row-major array, or the leading columns of one with `stride` columns, from element 0. */
+const block = (data: Float32Array, stride: number): MatrixBlock => ({ data, offset: 0, stride });
+
 /**
  * The host form of a plain or elastic LoRA linear layer, or undefined for a layer it cannot
  * mirror. Weights are read in place (no copy, taken at each call): the slices a subnetwork
@@ -50,9 +53,8 @@ export function hostLinear(layer: LinearLayer): HostLinear | undefined {
     outFeatures,
     apply(x, m) {
       const y = new Float32Array(m * outFeatures);
-      const input = { data: x, offset: 0, stride: inFeatures };
-      const out = { data: y, offset: 0, stride: outFeatures };
-      hostGemm(m, outFeatures, inFeatures, input, { data: hostView(p.weight), offset: 0, stride: fullOut }, out);
+      const input = block(x, inFeatures);
+      hostGemm(m, outFeatures, inFeatures, input, block(hostView(p.weight), fullOut), block(y, outFeatures));
       if (p.bias !== undefined) {
         const bias = hostView(p.bias);
         for (let i = 0; i < m; i++) for (let j = 0; j < outFeatures; j++) y[i * outFeatures + j] += bias[j];
@@ -60,31 +62,9 @@ export function hostLinear(layer: LinearLayer): HostLinear | undefined {
       if (p.lora !== undefined) {
         const { a, b, rank, scaling } = p.lora;
         const low = new Float32Array(m * rank);
-        hostGemm(
-          m,
-          rank,
-          inFeatures,
-          input,
-          { data: hostView(a), offset: 0, stride: a.shape[1] },
-          {
-            data: low,
-            offset: 0,
-            stride: rank,
-          },
-        );
+        hostGemm(m, rank, inFeatures, input, block(hostView(a), a.shape[1]), block(low, rank));
         const update = new Float32Array(m * outFeatures);
-        hostGemm(
-          m,
-          outFeatures,
-          rank,
-          { data: low, offset: 0, stride: rank },
-          {
-            data: hostView(b),
-            offset: 0,
-            stride: b.shape[1],
-          },
-          { data: update, offset: 0, stride: outFeatures },
-        );
+        hostGemm(m, outFeatures, rank, block(low, rank), block(hostView(b), b.shape[1]), block(update, outFeatures));
         for (let i = 0; i < y.length; i++) y[i] += update[i] * scaling;
       }
       return y;

@@ -4,27 +4,14 @@ import * as path from 'path';
 import { estimateMemory } from '../../src/backend/memory-estimate';
 import { writeSafetensors } from '../../src/io/safetensors';
 import { architectureFromConfig } from '../../src/models/registry';
+import { defaultLora } from '../../src/nas/nas-config';
+import { llamaConfigJson } from '../../tools/tiny-checkpoints/make';
 import { lonasCli } from '../support/cli';
 
 /** A llama2.c LLaMA shape as config.json (untied lm_head, as llama2.c's exports). */
-const llama = (dim: number, hidden: number, layers: number, heads: number, kvHeads = heads) => ({
-  model_type: 'llama',
-  hidden_size: dim,
-  intermediate_size: hidden,
-  num_hidden_layers: layers,
-  num_attention_heads: heads,
-  num_key_value_heads: kvHeads,
-  vocab_size: 32000,
-  max_position_embeddings: 2048,
-  tie_word_embeddings: false,
-});
-const lora = {
-  targetModules: ['q_proj', 'k_proj', 'v_proj', 'up_proj', 'gate_proj', 'down_proj'],
-  rank: 8,
-  alpha: 16,
-  dropout: 0,
-  modulesToSave: [],
-};
+const llama = (hidden: number, inner: number, layers: number, heads: number, kvHeads = heads) =>
+  llamaConfigJson({ hidden, inner, layers, heads, kvHeads, vocab: 32000, maxPositions: 2048 }, 1e-5);
+const lora = { ...defaultLora.llama, rank: 8, alpha: 16, dropout: 0 };
 const mib = 1024 ** 2;
 
 describe('the memory estimate', () => {
@@ -41,7 +28,9 @@ describe('the memory estimate', () => {
     expect(Math.abs(train.total / mib / trainMiB - 1)).toBeLessThan(0.1);
     expect(Math.abs(generate.total / mib / generateMiB - 1)).toBeLessThan(0.1);
     expect(train.weights).toBe(
-      4 * (architecture.linears.reduce((s, l) => s + l.inFeatures * l.outFeatures, 0) + 32000 * config.hidden_size),
+      4 *
+        (architecture.linears.reduce((s, l) => s + l.inFeatures * l.outFeatures, 0) +
+          32000 * Number(config.hidden_size)),
     );
   });
 
