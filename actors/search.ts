@@ -10,7 +10,8 @@ import { paretoFront } from '../src/search/pareto';
 import { from, lastValueFrom, tap } from 'rxjs';
 import type { Candidate, EvaluatorPool } from './evaluator-pool';
 import { renderProgression } from '../src/search/progression-plot';
-import type { SearchStrategy } from '../src/search/strategy';
+import { checkAsked, spaceSize, type SearchStrategy } from '../src/search/strategy';
+import { settleOrAbort } from '../src/util/settle-or-abort';
 
 export interface SearchInput {
   space: SearchSpace;
@@ -200,9 +201,18 @@ export async function search(input: SearchInput): Promise<SearchResult> {
     saved = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { asked: number[][][]; state: unknown };
     strategy.restoreState(saved.state);
   }
+  const choices = space.groups.map((group) => group.widths.length);
+  let endedEarly: string | undefined;
   for (let generation = 0; generation < generations; generation++) {
-    const genes = saved?.asked[generation] ?? (await strategy.ask());
-    if (genes.length === 0) break;
+    const genes =
+      saved?.asked[generation] ??
+      checkAsked(await settleOrAbort(strategy.ask(), input.signal), choices, population, input.algorithm);
+    if (genes.length === 0) {
+      endedEarly =
+        `${input.algorithm} proposed no new subnet after ${points.length} of ${generations * population} evaluations ` +
+        `(the search space holds ${spaceSize(choices)} subnets)`;
+      break;
+    }
     const evaluated = await evaluateGeneration(genes, generation);
     const objectives = evaluated.map(({ macs, accuracy }) => [macs, -accuracy]);
     for (const { subnet, macs, accuracy } of evaluated) {
@@ -262,6 +272,7 @@ export async function search(input: SearchInput): Promise<SearchResult> {
         evaluated: points.length,
         ref_acc: input.refAcc,
         acc_delta: input.accDelta,
+        ...(endedEarly === undefined ? {} : { ended_early: endedEarly }),
         ...input.before,
         maximal: { macs: maximal.macs, accuracy: maximal.accuracy },
         best,
@@ -273,6 +284,12 @@ export async function search(input: SearchInput): Promise<SearchResult> {
       2,
     )}\n`,
   );
-  emit({ type: 'search.done', best, meetsReference, evaluated: points.length });
+  emit({
+    type: 'search.done',
+    best,
+    meetsReference,
+    evaluated: points.length,
+    ...(endedEarly === undefined ? {} : { endedEarly }),
+  });
   return { best, meetsReference, front: frontPoints, hypervolumes, evaluated: points.length, computed };
 }

@@ -6,7 +6,9 @@ import { evaluatorWorkerFile } from './worker-pool';
 import { builtInSamplers } from './samplers/registry';
 import type { SamplerLogic } from './samplers/sampler';
 import { builtInStrategies } from './strategies/registry';
+import * as t from 'io-ts';
 import type { NasConfig } from '../src/nas/nas-config';
+import { NncfSearchJson, rejectUnknownKeys, SamplerSectionJson } from '../src/nas/nncf-config';
 import type { SearchSpace } from '../src/nas/search-space';
 import { glueTask } from '../src/tasks/glue-task';
 import { llmTask } from '../src/tasks/llm-task';
@@ -16,6 +18,9 @@ import { stagesFrom } from '../src/train/schedule';
 import { DEFAULT_EVAL_QUEUE } from '../src/distributed/eval-job';
 import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig, TaskConfig } from '../src/experiment/experiment-config';
+
+/** The most training epochs a run may ask for. */
+const MAX_EPOCHS = 100_000;
 
 export function taskOf(config: TaskConfig): Task {
   switch (config.kind) {
@@ -57,6 +62,10 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
   const registry = pluginsFor(nasConfig, plugins);
   const search = nasConfig.nncf.bootstrapNAS.search ?? {};
   const strategy = registry.strategy(search.algorithm ?? 'NSGA2', where);
+  // A section's keys are NNCF's (or the sampler's name) and the plug-in's settings: any other is a slip.
+  const ownKeys = (section: t.Mixed, plugin: { settings?: t.Mixed }) =>
+    plugin.settings === undefined ? section : t.intersection([section, plugin.settings]);
+  rejectUnknownKeys(ownKeys(NncfSearchJson, strategy), search, where, [], 'bootstrapNAS.search');
   const strategySettings = pluginSettings(strategy, search, where);
   const numEvals = search.num_evals ?? 3000;
   const population = search.population ?? 40;
@@ -67,6 +76,7 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
   }
   const samplerSection = nasConfig.nncf.lonas?.sampler ?? {};
   const sampler = registry.sampler(samplerSection.name ?? 'uniform', where);
+  rejectUnknownKeys(ownKeys(SamplerSectionJson, sampler), samplerSection, where, [], 'lonas.sampler');
   const samplerSettings = pluginSettings(sampler, samplerSection, where);
   return {
     search: (space) => ({
@@ -145,6 +155,12 @@ export function validateExperiment(
   ] as const) {
     if (!Number.isInteger(value) || value < 1)
       throw new ExperimentError(`${field} must be a positive integer, got ${value}`);
+  }
+  // LoNAS trains for 6 to 80 epochs; a count past this bound is a slip of the keyboard that would run for ever.
+  if (training.epochs !== undefined && training.epochs > MAX_EPOCHS) {
+    throw new ExperimentError(
+      `training.epochs (--num_train_epochs) must be at most ${MAX_EPOCHS}, got ${training.epochs}`,
+    );
   }
   if (!(training.weightDecay >= 0)) {
     throw new ExperimentError(`training.weightDecay must be a number >= 0, got ${training.weightDecay}`);

@@ -169,6 +169,8 @@ export interface SearchDoneEvent {
   /** Whether the best subnet clears ref_acc - acc_delta (else it is the max subnet). */
   meetsReference: boolean;
   evaluated: number;
+  /** Why the search ended before num_evals: its strategy proposed no new subnet. */
+  endedEarly?: string;
 }
 
 export type TrainEvent = TrainStartEvent | TrainStepEvent | StageEvent | EpochEvent | CheckpointEvent | TrainDoneEvent;

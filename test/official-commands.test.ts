@@ -135,7 +135,10 @@ describe('flags as HfArgumentParser reads them', () => {
 });
 
 describeWithSharedData('LoNAS running_commands, as written', ['official/running_commands'], () => {
-  const commands = officialCommands(fs.readFileSync(sharedData('official/running_commands'), 'utf8'));
+  let commands: OfficialCommand[];
+  beforeAll(() => {
+    commands = officialCommands(fs.readFileSync(sharedData('official/running_commands'), 'utf8'));
+  });
 
   it('holds the ten official commands', () => {
     expect(commands.map((c) => c.family)).toEqual(['commonsense', 'math', ...Array<Family>(8).fill('glue')]);

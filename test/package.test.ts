@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
+import { describeUnless } from './support/describe-unless';
 
 const run = promisify(execFile);
 const repo = path.resolve(__dirname, '..');
@@ -97,11 +98,7 @@ function cacheGap(entries: Record<string, LockEntry>): string | undefined {
 
 const entries = dependencyEntries();
 const gap = cacheGap(entries);
-if (gap !== undefined) {
-  console.warn(`skipping the npm package test: ${gap}`);
-}
-
-(gap === undefined ? describe : describe.skip)('lonas as an npm package', () => {
+describeUnless(gap, 'lonas as an npm package', () => {
   let temp: string;
   let app: string;
   let installed: string;

@@ -53,7 +53,8 @@ function unquote(field: string): string {
 /**
  * Reads a GLUE TSV of `task`: a byte-order mark is skipped, columns are found by header name (so
  * files with reordered columns read right), header-less files (CoLA) use GLUE's column order,
- * and a row with too few fields or an unknown label is an error naming the file and line.
+ * and a row whose field count differs from the columns' (a stray tab shifts every field after
+ * it) or with an unknown label is an error naming the file and line.
  */
 export function readGlueTsv(file: string, task: string): GlueExample[] {
   const format = glueTasks[task];
@@ -78,11 +79,14 @@ export function readGlueTsv(file: string, task: string): GlueExample[] {
     format.sentence2 === undefined ? -1 : at(format.sentence2),
     at(format.label),
   ];
-  const needed = Math.max(s1, s2, label) + 1;
   return lines.slice(hasHeader ? 1 : 0).map((line, i) => {
     const where = `${file}:${i + (hasHeader ? 2 : 1)}`;
     const fields = line.split('\t').map(unquote);
-    if (fields.length < needed) throw new DataError(`${where}: ${fields.length} fields, expected at least ${needed}`);
+    if (fields.length !== columns.length) {
+      throw new DataError(
+        `${where}: ${fields.length} fields, expected ${columns.length} (${hasHeader ? 'the header' : "GLUE's"} columns ${columns.join(', ')})`,
+      );
+    }
     const raw = fields[label];
     let value: number;
     if (format.labels !== undefined) {

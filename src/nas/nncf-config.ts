@@ -1,14 +1,19 @@
 import * as t from 'io-ts';
-import { decode } from '../config/decode';
+import { ConfigError, decode } from '../config/decode';
+import { describeUnknownKeys, unknownKeys } from '../config/unknown-keys';
 import type { Architecture } from '../models/architecture';
 import { SearchSpace, SearchSpaceError, type WidthGroup } from './search-space';
 
 /**
- * The parts of an NNCF BootstrapNAS config that LoNAS uses, decoded as written in the official
- * configs (which lonas reads unchanged), plus lonas's own optional `lonas` section.
+ * An NNCF BootstrapNAS config as NNCF's schema (and LoNAS's patch of it) spells it, decoded as
+ * written in the official configs (which lonas reads unchanged), plus lonas's own optional `lonas`
+ * section. Every key NNCF knows is accepted, whether lonas uses it or not; any other is an error.
  */
 
-const InputInfo = t.partial({ sample_size: t.array(t.number), keyword: t.string, type: t.string });
+const InputInfo = t.partial({ sample_size: t.array(t.number), keyword: t.string, type: t.string, filler: t.string });
+
+const BatchnormAdaptation = t.partial({ num_bn_adaptation_samples: t.number });
+const Scopes = t.union([t.string, t.array(t.string)]);
 
 export const StageDescriptionJson = t.partial({
   train_dims: t.array(t.string),
@@ -31,38 +36,86 @@ export const SearchSpaceRuleJson = t.intersection([
   }),
 ]);
 
+/**
+ * `bootstrapNAS.search` as NNCF knows it (and `seed`, lonas's); the strategy's own settings codec
+ * adds its keys (`searchSectionKeys`).
+ */
+export const NncfSearchJson = t.partial({
+  algorithm: t.string,
+  batchnorm_adaptation: BatchnormAdaptation,
+  num_evals: t.number,
+  num_constraints: t.number,
+  population: t.number,
+  crossover_prob: t.number,
+  crossover_eta: t.number,
+  mutation_prob: t.number,
+  mutation_eta: t.number,
+  acc_delta: t.number,
+  ref_acc: t.number,
+  aspiration_points: t.array(t.number),
+  epsilon: t.number,
+  weights: t.number,
+  extreme_points_as_ref_points: t.boolean,
+  compression: t.unknown,
+  eval_metric_name: t.string,
+  seed: t.number,
+});
+
+export const SamplerSectionJson = t.partial({ name: t.string });
+
+/** Sections whose keys a plug-in's settings codec also defines: checked once the plug-in is known. */
+const PLUGIN_SECTIONS = ['bootstrapNAS.search', 'lonas.sampler'];
+
 const NncfConfigJson = t.intersection([
   t.type({
     bootstrapNAS: t.partial({
       training: t.partial({
         algorithm: t.string,
+        progressivity_of_elasticity: t.array(t.string),
+        batchnorm_adaptation: BatchnormAdaptation,
         schedule: t.partial({ list_stage_descriptions: t.array(StageDescriptionJson) }),
         elasticity: t.partial({
           available_elasticity_dims: t.array(t.string),
+          depth: t.partial({
+            skipped_blocks: t.array(t.array(t.string)),
+            min_block_size: t.number,
+            max_block_size: t.number,
+            hw_fused_ops: t.boolean,
+          }),
           width: t.partial({
             overwrite_groups: t.array(t.array(t.string)),
             overwrite_groups_widths: t.array(t.array(t.number)),
             add_dynamic_inputs: t.array(t.string),
+            min_width: t.number,
+            max_num_widths: t.number,
+            width_step: t.number,
+            width_multipliers: t.array(t.number),
+            filter_importance: t.string,
+            external_importance_path: t.string,
           }),
+          kernel: t.partial({ max_num_kernels: t.number }),
+          ignored_scopes: Scopes,
+          target_scopes: Scopes,
         }),
-        lr_schedule: t.partial({ type: t.string, params: t.partial({ base_lr: t.number }) }),
+        lr_schedule: t.partial({
+          type: t.string,
+          params: t.partial({ base_lr: t.number, num_epochs: t.number, warmup_epochs: t.number, warmup_lr: t.number }),
+        }),
+        train_steps: t.number,
+        frozen_layers_allowed: t.boolean,
+        sandwich_rule: t.boolean,
       }),
-      search: t.partial({
-        algorithm: t.string,
-        num_evals: t.number,
-        population: t.number,
-        ref_acc: t.number,
-        acc_delta: t.number,
-        seed: t.number,
-        crossover_prob: t.number,
-        crossover_eta: t.number,
-        mutation_prob: t.number,
-        mutation_eta: t.number,
-      }),
+      search: NncfSearchJson,
     }),
   }),
   t.partial({
     input_info: t.union([InputInfo, t.array(InputInfo)]),
+    target_device: t.string,
+    compression: t.unknown,
+    accuracy_aware_training: t.unknown,
+    compression_lr_multiplier: t.number,
+    disable_shape_matching: t.boolean,
+    log_dir: t.string,
     lonas: t.partial({
       target_modules: t.array(t.string),
       lora_r: t.number,
@@ -70,7 +123,8 @@ const NncfConfigJson = t.intersection([
       lora_dropout: t.number,
       modules_to_save: t.array(t.string),
       search_space: t.array(SearchSpaceRuleJson),
-      sampler: t.partial({ name: t.string, random_subnets: t.number, subnet: t.record(t.string, t.number) }),
+      /** The sampler's name; its other keys are its settings, checked by its own codec. */
+      sampler: SamplerSectionJson,
       /** Modules that define strategies or samplers, relative to the config file. */
       plugins: t.array(t.string),
       /** Evaluator workers for the search (1: in this process). */
@@ -85,7 +139,21 @@ const NncfConfigJson = t.intersection([
 export type NncfConfig = t.TypeOf<typeof NncfConfigJson>;
 
 export function decodeNncfConfig(json: unknown, source: string): NncfConfig {
-  return decode(NncfConfigJson, json, source);
+  const config = decode(NncfConfigJson, json, source);
+  rejectUnknownKeys(NncfConfigJson, json, source, PLUGIN_SECTIONS);
+  return config;
+}
+
+/** An error naming every key of `value` (at `path`) that `codec` does not know, with the closest known one. */
+export function rejectUnknownKeys(
+  codec: t.Decoder<unknown, unknown>,
+  value: unknown,
+  source: string,
+  open: string[] = [],
+  path = '',
+): void {
+  const unknown = unknownKeys(codec, value, open, path);
+  if (unknown.length > 0) throw new ConfigError(`${source}: ${describeUnknownKeys(unknown)}`);
 }
 
 /** Tokens per sequence NNCF traces with: input_info's sample_size [1, T]. */

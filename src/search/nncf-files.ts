@@ -32,13 +32,27 @@ export function progressionRow(subnet: SubnetConfig, macs: number, accuracy: num
   return csvRow([subnetRepr(subnet), 'MACs', macs, 'top1_acc', -accuracy]);
 }
 
-/** Reads a cache CSV back into gene-tuple -> value. */
+/**
+ * Reads a cache CSV back into gene-tuple -> value. A row that is not a gene tuple and a finite
+ * number (an edited or damaged file) is an error naming the file and line: a wrong value would
+ * pass for a score.
+ */
 export function readCacheCsv(file: string): Map<string, number> {
   const cache = new Map<string, number>();
   if (!fs.existsSync(file)) return cache;
-  for (const line of fs.readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const match = /^"(\([^"]*\))",(.+)$/.exec(line);
-    if (match !== null) cache.set(match[1], Number(match[2]));
-  }
+  fs.readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (line === '') return;
+      const match = /^"(\((?:\d+,|\d+(?:, \d+)+)?\))",(.+)$/.exec(line);
+      const value = Number(match?.[2]);
+      if (match === null || match[2].trim() === '' || !Number.isFinite(value)) {
+        throw new Error(
+          `${file}, line ${i + 1}: expected "(gene, gene, ...)",<number>, got '${line.slice(0, 80)}'; ` +
+            'correct the row or delete it (it is then evaluated again)',
+        );
+      }
+      cache.set(match[1], value);
+    });
   return cache;
 }

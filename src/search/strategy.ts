@@ -30,3 +30,43 @@ export const geneKey = (genes: number[]) => genes.join(',');
 
 /** How many gene vectors exist. */
 export const spaceSize = (choices: number[]) => choices.reduce((n, c) => n * c, 1);
+
+export class StrategyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StrategyError';
+  }
+}
+
+const shown = (value: unknown) => {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}...` : json;
+};
+
+/**
+ * What a strategy's ask() returned, checked: at most `population` gene vectors, each with one
+ * integer per group inside its choices. A plug-in's mistake is named here, not deep in the search.
+ */
+export function checkAsked(asked: unknown, choices: number[], population: number, strategy: string): number[][] {
+  const where = `search strategy '${strategy}': ask()`;
+  if (!Array.isArray(asked) || asked.length > population) {
+    throw new StrategyError(
+      `${where} must return an array of at most ${population} (the population) gene vectors, got ${shown(asked)}`,
+    );
+  }
+  asked.forEach((genes: unknown, i) => {
+    if (!Array.isArray(genes) || genes.length !== choices.length) {
+      throw new StrategyError(
+        `${where} candidate ${i} must be an array of ${choices.length} genes (one per group), got ${shown(genes)}`,
+      );
+    }
+    genes.forEach((gene: unknown, group) => {
+      if (!Number.isInteger(gene) || (gene as number) < 0 || (gene as number) >= choices[group]) {
+        throw new StrategyError(
+          `${where} candidate ${i}, gene ${group} must be an integer from 0 to ${choices[group] - 1}, got ${shown(gene)}`,
+        );
+      }
+    });
+  });
+  return asked as number[][];
+}

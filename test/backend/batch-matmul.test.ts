@@ -7,6 +7,7 @@ import { blasAddon, type BlasAddon } from '../../src/backend/kernels/blas-addon'
 import { cpuBlasBatchMatMulConfig, wasmBlasBatchMatMulConfig } from '../../src/backend/kernels/blas-batch-matmul';
 import { withKernel } from '../../src/backend/kernels/register-kernel-patches';
 import { wasmBatchMatMulConfig } from '../../src/backend/kernels/wasm-batch-matmul';
+import { describeUnless } from '../support/describe-unless';
 
 /** Independent reference: numpy-style batched matmul with broadcasting, in plain JavaScript. */
 function referenceMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
@@ -94,11 +95,8 @@ const paths: Array<[string, 'wasm' | 'cpu', () => KernelConfig]> = [
 ];
 
 for (const [pathName, backendName, configOf] of paths) {
-  const describePath = pathName.startsWith('OpenBLAS') && blas === undefined ? describe.skip : describe;
-  if (describePath === describe.skip) {
-    process.stderr.write(`skipping '${pathName}' BatchMatMul tests: ${blasAddon().reason}\n`);
-  }
-  describePath(`BatchMatMul: ${pathName}`, () => {
+  const missing = pathName.startsWith('OpenBLAS') && blas === undefined ? blasAddon().reason : undefined;
+  describeUnless(missing, `BatchMatMul: ${pathName}`, () => {
     let stock: KernelConfig;
     let run: <T>(body: () => T) => T;
     beforeAll(async () => {

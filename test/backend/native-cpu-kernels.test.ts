@@ -4,10 +4,9 @@ import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import { nativeCpuKernelNames } from '../../src/backend/kernels/native-cpu-kernels';
 import { withStockKernelsFor } from '../../src/backend/kernels/register-kernel-patches';
 import { SeededRandom } from '../../src/util/seeded-random';
+import { describeUnless } from '../support/describe-unless';
 
 const addon = blasAddon().addon;
-const describeNative = addon === undefined ? describe.skip : describe;
-if (addon === undefined) process.stderr.write(`skipping the native cpu kernel tests: ${blasAddon().reason}\n`);
 
 /** Runs `body` on the native kernels and on tfjs's own; both results' values. */
 function both(body: () => tf.Tensor | tf.Tensor[]): Array<[Float32Array | Int32Array, Float32Array | Int32Array]> {
@@ -34,7 +33,7 @@ function ulps(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-describeNative('native cpu kernels', () => {
+describeUnless(addon === undefined ? blasAddon().reason : undefined, 'native cpu kernels', () => {
   beforeAll(() => selectBackend({ requested: 'cpu', log: () => {} }));
   const random = new SeededRandom(7);
   const tensor = (shape: number[], scale = 1) => tf.tensor(random.normals(tf.util.sizeFromShape(shape), scale), shape);

@@ -102,7 +102,14 @@ describe('GLUE TSV', () => {
     const rte = write('rte.tsv', 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tnot_entailment\n1\ta\tb\tmaybe\n');
     expect(() => readGlueTsv(rte, 'rte')).toThrow(`${rte}:3: label 'maybe' is not one of entailment, not_entailment`);
     const short = write('short.tsv', 'index\tsentence1\tsentence2\tlabel\n0\tonly\n');
-    expect(() => readGlueTsv(short, 'rte')).toThrow(`${short}:2: 2 fields, expected at least 4`);
+    expect(() => readGlueTsv(short, 'rte')).toThrow(
+      `${short}:2: 2 fields, expected 4 (the header columns index, sentence1, sentence2, label)`,
+    );
+    // A stray tab shifts the label into another column: refused, not read from the wrong field.
+    const long = write('long.tsv', 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\ta\tx\tb\tentailment\n');
+    expect(() => readGlueTsv(long, 'rte')).toThrow(`${long}:3: 5 fields, expected 4`);
+    const cola = write('cola-long.tsv', 'gj04\t1\t\tThe sailors rode\tthe breeze.\n');
+    expect(() => readGlueTsv(cola, 'cola')).toThrow(`${cola}:1: 5 fields, expected 4 (GLUE's columns`);
     expect(glueLabelCount('mnli')).toBe(3);
     expect(glueLabelCount('stsb')).toBe(1);
   });

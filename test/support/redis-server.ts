@@ -1,4 +1,5 @@
 import { redisServerMissing } from '../../tools/local-redis';
+import { describeUnless } from './describe-unless';
 
 /**
  * `describe` when redis-server is installed, else a skipped block that says why; on CI a missing
@@ -6,7 +7,6 @@ import { redisServerMissing } from '../../tools/local-redis';
  */
 export function describeWithRedis(name: string, body: () => void): void {
   const missing = redisServerMissing();
-  if (missing === undefined) describe(name, body);
-  else if (process.env.CI) throw new Error(`${missing}: .ci/run installs it`);
-  else describe.skip(`${name} (skipped: ${missing})`, body);
+  if (missing !== undefined && process.env.CI) throw new Error(`${missing}: .ci/run installs it`);
+  describeUnless(missing, name, body);
 }

@@ -46,6 +46,8 @@ export async function runExperimentCommand(
     if (event.type === 'search.start' && event.discarded !== undefined) say(`discarded ${event.discarded}`);
     if (event.type === 'search.start' && event.cached > 0) say(`resuming the search: ${event.cached} subnets cached`);
     if (event.type === 'search.queue') queueLine(event);
+    if (event.type === 'search.done' && event.endedEarly !== undefined)
+      say(`the search ended early: ${event.endedEarly}`);
     if (event.type !== 'eval.result' || event.role === undefined || event.role === 'candidate') return;
     const where = [event.split, event.epoch === undefined ? undefined : `after epoch ${event.epoch}`].filter(Boolean);
     const what = ROLE_NAMES[event.role] ?? event.role;
@@ -65,6 +67,13 @@ export async function runExperimentCommand(
   const onTerminate = () => onSignal('SIGTERM');
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onTerminate);
+  // Nothing left to wait on while the run is unfinished: a promise nobody will settle. Exit 0
+  // would pass for success.
+  const onIdle = () => {
+    say('the run stopped making progress: something it awaits will never settle (a plug-in?)');
+    process.exit(1);
+  };
+  process.on('beforeExit', onIdle);
   try {
     const outcome = await run.result;
     await live?.close();
@@ -73,7 +82,7 @@ export async function runExperimentCommand(
       return 1;
     }
     if (outcome.status === 'interrupted') {
-      say(`stopped by ${stoppedBy ?? 'a stop request'}; --resume continues from the last checkpoint`);
+      say(`stopped by ${stoppedBy ?? 'a stop request'}; ${howToContinue(experiment)}`);
       return SIGNAL_EXIT[stoppedBy ?? 'SIGINT'];
     }
     process.stderr.write(runSummary(command, experiment.outputDir, outcome.results, outcome.maxMacs));
@@ -81,5 +90,13 @@ export async function runExperimentCommand(
   } finally {
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onTerminate);
+    process.off('beforeExit', onIdle);
   }
+}
+
+/** How a stopped run goes on: a training run from its checkpoint, a search from its caches. */
+function howToContinue({ phases }: ExperimentConfig): string {
+  if (phases.train) return '--resume continues from the last checkpoint';
+  if (phases.search) return 'the same command resumes the search from its caches';
+  return 'the same command runs it again';
 }
