@@ -10,6 +10,7 @@ import {
 } from '../src/distributed/eval-job';
 import type { PublishedSetup } from '../src/distributed/eval-setup';
 import { isSetupStored, storeSetup } from '../src/distributed/setup-store';
+import { refusalsOf } from '../src/distributed/refusals';
 import { probeRedis, redisClient, withTimeout } from '../src/distributed/redis-client';
 import { QueueError, redisTarget } from '../src/distributed/redis-url';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
@@ -41,6 +42,12 @@ export interface QueuePoolOptions {
 /** Finished jobs stay a week, so a restarted search takes the results its workers returned meanwhile. */
 const KEEP_FINISHED = { age: 7 * 24 * 3600 };
 
+/** A worker's name, from its Redis client's (BullMQ names it `<prefix>:<queue in base64>:w:<name>`). */
+function workerName(client: { [key: string]: string }): string | undefined {
+  const at = client.rawname.indexOf(':w:');
+  return at < 0 ? undefined : client.rawname.slice(at + 3);
+}
+
 /** One evaluate() call: its jobs, and how they end. */
 interface Evaluation {
   jobs: Map<string, { candidate: Candidate; enqueued: boolean }>;
@@ -54,10 +61,12 @@ interface Evaluation {
  * back as the job completes. A candidate's job id follows from the search setup and its genes, so
  * a job enqueued twice is one job, a result counts once, and a restarted search takes results
  * that completed while it was gone. A killed worker's job is retried by another (BullMQ's stalled
- * jobs); a job whose tries all failed stops the search with its reason. Redis is polled every
- * `pollMs` for the queue's depth and workers (search.queue events, with a warning while no worker
- * is connected or Redis is away) and for results whose events were lost; Redis away longer than
- * `redisTimeoutMs` stops the search, its caches kept for a resume.
+ * jobs); a job whose tries all failed stops the search with its reason. A worker whose base
+ * model is not the search's gives the jobs back untried, and the search waits for one that holds
+ * it. Redis is polled every `pollMs` for the queue's depth and workers (search.queue events, with
+ * a warning while no worker is connected, a connected worker refuses the search's jobs, or Redis
+ * is away) and for results whose events were lost; Redis away longer than `redisTimeoutMs` stops
+ * the search, its caches kept for a resume.
  */
 export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPool> {
   const target = redisTarget(options.url, options.field ?? 'eval_queue');
@@ -165,28 +174,32 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     polling = true;
     try {
       const bound = Math.max(2000, pollMs * 5);
-      const [counts, connected] = await withTimeout(
-        Promise.all([queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'), queue.getWorkersCount()]),
+      const [counts, clients, refusals] = await withTimeout(
+        Promise.all([
+          queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
+          queue.getWorkers(),
+          refusalsOf(connection, setup.hash),
+        ]),
         bound,
         'reading the queue',
       );
       const ours = [...evaluations].flatMap((e) => [...e.jobs.keys()]);
       await withTimeout(Promise.all(ours.map(inspect)), bound, 'reading the jobs');
       lastContact = Date.now();
+      const connected = clients.length;
       workers = connected;
       const waiting = counts.waiting + counts.prioritized + counts.delayed;
       waitingSince = connected === 0 && ours.length > 0 ? (waitingSince ?? Date.now()) : undefined;
       const lonely = waitingSince !== undefined && Date.now() - waitingSince >= noWorkersAfterMs;
-      show({
-        waiting,
-        active: counts.active,
-        workers: connected,
-        ...(lonely
-          ? {
-              warning: `no evaluator workers on queue '${name}' at ${target.display}: ${ours.length} candidates wait; start one with 'lonas worker --redis ${target.display} --queue ${name}'`,
-            }
-          : {}),
-      });
+      // Refusals of workers that have gone are not news.
+      const present = new Set(clients.map(workerName));
+      const refusing = Object.entries(refusals).filter(([worker]) => present.has(worker));
+      const warning = lonely
+        ? `no evaluator workers on queue '${name}' at ${target.display}: ${ours.length} candidates wait; start one with 'lonas worker --redis ${target.display} --queue ${name}'`
+        : refusing.length > 0
+          ? refusing.map(([worker, reason]) => `worker ${worker} refuses this search's jobs: ${reason}`).join('; ')
+          : undefined;
+      show({ waiting, active: counts.active, workers: connected, ...(warning === undefined ? {} : { warning }) });
     } catch (error) {
       const away = Date.now() - lastContact;
       if (away > redisTimeoutMs) {

@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { lastValueFrom, of } from 'rxjs';
 import { subnetRecord } from '../src/events';
 import { DEFAULT_EVAL_QUEUE, decodeJobData, type EvalJobData, type EvalJobResult } from '../src/distributed/eval-job';
 import type { EvalSetup } from '../src/distributed/eval-setup';
 import { fetchSetup, materializeSetup } from '../src/distributed/setup-store';
+import { giveBackRefusedJob, withdrawRefusal } from '../src/distributed/refusals';
 import { bullConnection, probeRedis, redisClient } from '../src/distributed/redis-client';
 import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
@@ -44,6 +45,12 @@ export interface QueueWorker {
   close(force?: boolean): Promise<void>;
 }
 
+/**
+ * How long a worker takes no job after refusing one: another worker gets the job it gave back,
+ * and a worker that refuses every job does not spin.
+ */
+const REFUSAL_BACKOFF_MS = 5000;
+
 /** An evaluator pool opened for one search setup, and how many jobs are using it. */
 interface OpenSetup {
   pool: Promise<EvaluatorPool>;
@@ -58,7 +65,10 @@ interface OpenSetup {
  * candidate on evaluator threads (actors/evaluator-worker.ts, so this process keeps renewing
  * its job locks during long evaluations) and returns the accuracy and the MACs its model counts,
  * with the evaluators' progress as job progress. The model loads once per search setup; a
- * malformed job fails alone, with the reason, and the worker goes on.
+ * malformed job fails alone, with the reason, and the worker goes on. A worker whose base model
+ * is not the search's (or cannot be read) refuses the setup's jobs for as long as it runs: it
+ * gives each back untried for another worker, says why in Redis for the search
+ * (src/distributed/refusals.ts) and takes no job for a few seconds.
  */
 export async function startQueueWorker(options: QueueWorkerOptions): Promise<QueueWorker> {
   const target = redisTarget(options.url, '--redis');
@@ -74,6 +84,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-worker-'));
   const setups = new Map<string, Promise<EvalSetup>>();
   const identities = new Map<string, Promise<ModelIdentity>>();
+  const refusals = new Map<string, Promise<string | undefined>>();
   const open = new Map<string, OpenSetup>();
   /** Jobs running, by the subnet their evaluator reports progress for. */
   const running = new Map<string, Job>();
@@ -87,6 +98,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     }
     return setups.get(hash) as Promise<EvalSetup>;
   };
+  /** The base model (and tokenizer) this worker scores `setup` with. */
+  const modelFor = (setup: EvalSetup) => ({
+    model: options.model ?? setup.model.path,
+    tokenizer: options.tokenizer ?? setup.model.tokenizer,
+  });
   const identityOf = (model: string, tokenizer: string | undefined) => {
     const key = `${model}\u0000${tokenizer ?? ''}`;
     if (!identities.has(key)) {
@@ -96,6 +112,41 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       identities.set(key, computed);
     }
     return identities.get(key) as Promise<ModelIdentity>;
+  };
+  /** Per setup, once: undefined where this worker holds the search's base model, else why it refuses the setup's jobs. */
+  const refusalOf = (hash: string) => {
+    if (!refusals.has(hash)) {
+      const judged = (async () => {
+        const setup = await setupOf(hash);
+        const { model, tokenizer } = modelFor(setup);
+        let reason: string | undefined;
+        try {
+          const difference = identityDifference(await identityOf(model, tokenizer), setup.model.identity);
+          if (difference !== undefined) reason = `the base model at ${model} is not the search's: ${difference}`;
+        } catch (error) {
+          reason = `cannot read the base model at ${model}: ${errorMessage(error)}`;
+        }
+        // A worker restarted with the right model under the same name takes back its refusal.
+        if (reason === undefined) await withdrawRefusal(redis, hash, name);
+        else log(`refusing the jobs of search setup ${hash.slice(0, 12)}: ${reason}`);
+        return reason;
+      })();
+      // A setup Redis could not give is judged again at the next job.
+      judged.catch(() => refusals.delete(hash));
+      refusals.set(hash, judged);
+    }
+    return refusals.get(hash) as Promise<string | undefined>;
+  };
+  /** Pending while this worker backs off after a refusal. */
+  let resumeTimer: NodeJS.Timeout | undefined;
+  const backOff = async () => {
+    if (resumeTimer !== undefined) return;
+    resumeTimer = setTimeout(() => {
+      resumeTimer = undefined;
+      void worker.resume();
+    }, REFUSAL_BACKOFF_MS);
+    // This worker only: the others go on taking jobs.
+    await worker.pause(true);
   };
   const closeSetup = (hash: string) => {
     const entry = open.get(hash);
@@ -156,7 +207,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     return entry;
   };
 
-  const evaluateJob = async (job: Job): Promise<EvalJobResult> => {
+  const evaluateJob = async (job: Job, token: string | undefined): Promise<EvalJobResult> => {
     let data: EvalJobData;
     try {
       data = decodeJobData(job.data, job.id);
@@ -164,13 +215,15 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       // A malformed job is not tried again: no worker could do better with it.
       throw new UnrecoverableError(`worker ${name}: malformed job: ${errorMessage(error)}`);
     }
-    const setup = await setupOf(data.setup);
-    const model = options.model ?? setup.model.path;
-    const tokenizer = options.tokenizer ?? setup.model.tokenizer;
-    const difference = identityDifference(await identityOf(model, tokenizer), setup.model.identity);
-    if (difference !== undefined) {
-      throw new Error(`worker ${name} refuses the job: the base model at ${model} is not the search's: ${difference}`);
+    const refusal = await refusalOf(data.setup);
+    if (refusal !== undefined) {
+      // Not a failed try of the candidate: the job waits for a worker that holds the search's model.
+      await giveBackRefusedJob(redis, job, token, { setup: data.setup, worker: name, reason: refusal });
+      await backOff();
+      throw new WaitingError();
     }
+    const setup = await setupOf(data.setup);
+    const { model, tokenizer } = modelFor(setup);
     const entry = acquire(data.setup, setup, model, tokenizer);
     const progressKey = JSON.stringify(subnetRecord(data.subnet));
     running.set(progressKey, job);
@@ -190,11 +243,11 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   };
 
   /** A job's failure names this worker: the search shows the reason of the last try. */
-  const evaluate = async (job: Job): Promise<EvalJobResult> => {
+  const evaluate = async (job: Job, token?: string): Promise<EvalJobResult> => {
     try {
-      return await evaluateJob(job);
+      return await evaluateJob(job, token);
     } catch (error) {
-      if (error instanceof UnrecoverableError || errorMessage(error).startsWith(`worker ${name} `)) throw error;
+      if (error instanceof UnrecoverableError || error instanceof WaitingError) throw error;
       throw new Error(`worker ${name}: ${errorMessage(error)}`);
     }
   };
@@ -226,6 +279,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   return {
     name,
     close: async (force = false) => {
+      clearTimeout(resumeTimer);
       await worker.close(force);
       for (const hash of [...open.keys()]) closeSetup(hash);
       redis.disconnect();

@@ -144,7 +144,7 @@ export interface SearchQueueEvent {
   active: number;
   /** Workers connected to the queue. */
   workers: number;
-  /** What is wrong, while it is (no workers, Redis unreachable, a failed attempt). */
+  /** What is wrong, while it is (no workers, Redis unreachable, a failed attempt, a worker refusing the jobs). */
   warning?: string;
 }
 

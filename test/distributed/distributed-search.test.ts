@@ -274,20 +274,38 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
     expect(new Set(rows(out, 'search_progression.csv'))).toEqual(new Set(rows(serial, 'search_progression.csv')));
   });
 
-  it('a worker whose base model differs refuses the jobs, saying what differs', async () => {
+  it('a worker whose base model differs gives the jobs back: the search waits, saying what differs, and a worker that holds the model evaluates every candidate', async () => {
     const queue = nextQueue();
+    const out = path.join(folder, 'refused');
     const tiny = makeTinyCheckpoints();
     try {
-      await startWorker(queue, 'we', '--model', tiny.path('llama'));
-      const refused = await lonasCli(
-        search(path.join(folder, 'refused'), '--eval_queue', redis.url, '--eval_queue_name', queue),
+      const bad = await startWorker(queue, 'we', '--model', tiny.path('llama'));
+      const events: LonasEvent[] = [];
+      const run = spawnLonas(search(out, '--eval_queue', redis.url, '--eval_queue_name', queue, '--events'), {
+        onStdoutLine: (line) => events.push(JSON.parse(line) as LonasEvent),
+      });
+      const refusal = `worker we refuses this search's jobs: the base model at ${tiny.path('llama')} is not the search's: its config differs: `;
+      // Only the refusing worker: the search waits, saying why.
+      await stderrMatches(run, /worker we refuses this search's jobs: the base model at .* is not the search's/);
+      await stderrMatches(
+        bad,
+        /refusing the jobs of search setup [0-9a-f]{12}: the base model at .* is not the search's/,
       );
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(
-        new RegExp(
-          `failed on all 3 tries: worker we refuses the job: the base model at ${tiny.path('llama')} is not the search's: its config differs: `,
-        ),
-      );
+      await startWorker(queue, 'wh');
+      expect(await run.exited).toBe(0);
+      for (const file of ['search_progression.csv', 'cache_MACs.csv', 'cache_top1_acc.csv']) {
+        expect(new Set(rows(out, file))).toEqual(new Set(rows(serial, file)));
+      }
+      expect(JSON.parse(read(out, 'best_subnet.json'))).toEqual(JSON.parse(read(serial, 'best_subnet.json')));
+      const scored = events.flatMap((e) => (e.type === 'search.candidate' && !e.cached ? [e.evaluator] : []));
+      expect(new Set(scored)).toEqual(new Set(['wh']));
+      // The refusals spent no try: every job completed on its first.
+      const jobs = await jobsOf(queue);
+      expect(jobs.map((job) => [job.attemptsMade, job.failedReason])).toEqual(jobs.map(() => [1, undefined]));
+      // Said once on the terminal, and in the events.
+      expect(run.stderr().split(refusal)).toHaveLength(2);
+      expect(events.some((e) => e.type === 'search.queue' && e.warning?.startsWith(refusal))).toBe(true);
+      expect(bad.child.exitCode).toBeNull();
     } finally {
       tiny.remove();
     }

@@ -2,14 +2,16 @@ import { Job, Queue, Worker } from 'bullmq';
 import { firstValueFrom, from, lastValueFrom, filter, Subject, toArray } from 'rxjs';
 import { queuePool } from '../../actors/queue-pool';
 import type { Candidate } from '../../actors/evaluator-pool';
-import type { LonasEvent, SearchQueueEvent } from '../../src/events';
+import type { LonasEvent } from '../../src/events';
 import { sha256 } from '../../src/distributed/blob-store';
-import { evalJobId, type EvalJobData, type EvalJobResult } from '../../src/distributed/eval-job';
+import { evalJobId } from '../../src/distributed/eval-job';
 import type { EvalSetup, PublishedSetup } from '../../src/distributed/eval-setup';
 import { bullConnection, redisClient } from '../../src/distributed/redis-client';
 import { redisTarget, QueueError } from '../../src/distributed/redis-url';
 import { describeWithRedis } from '../support/redis-server';
 import { freePort, startLocalRedis, type LocalRedis } from '../../tools/local-redis';
+import { watchedPool } from './watched-pool';
+import { fakeWorker, refusingWorker } from './fake-workers';
 
 /** A setup that is only a name and one blob: these tests run BullMQ workers of their own, which read neither. */
 function setupNamed(name: string): PublishedSetup {
@@ -20,22 +22,6 @@ function setupNamed(name: string): PublishedSetup {
 
 const candidates = (n: number): Candidate[] =>
   Array.from({ length: n }, (_, i) => ({ key: `(${i}, ${i % 3})`, subnet: { 0: i, 1: i % 3 } }));
-
-/** A worker that scores subnet {0: i} as i / 10, after `delayMs`. */
-function fakeWorker(redis: LocalRedis, queue: string, name: string, delayMs = 0, seen: string[] = []) {
-  const worker = new Worker<EvalJobData, EvalJobResult>(
-    queue,
-    async (job) => {
-      seen.push(job.data.key);
-      await job.updateProgress({ worker: name, done: 1, total: 2 });
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return { accuracy: job.data.subnet[0] / 10, macs: 1, worker: name };
-    },
-    { name, connection: bullConnection(redisTarget(redis.url, 'test')) },
-  );
-  worker.on('error', () => {});
-  return worker;
-}
 
 describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () => {
   let redis: LocalRedis;
@@ -86,22 +72,15 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
 
   it('says so while no worker is connected, and goes on when one starts', async () => {
     const queue = nextQueue();
-    const events = new Subject<LonasEvent>();
-    const pool = await queuePool({
+    const { pool, evaluateUntilWarned } = await watchedPool({
       url: redis.url,
       queue,
       setup: setupNamed('lonely'),
-      emit: (e) => events.next(e),
-      pollMs: 100,
       noWorkersAfterMs: 300,
     });
     let worker: Worker | undefined;
     try {
-      const warned = firstValueFrom(
-        events.pipe(filter((e): e is SearchQueueEvent => e.type === 'search.queue' && e.warning !== undefined)),
-      );
-      const results = lastValueFrom(pool.evaluate(from(candidates(2))).pipe(toArray()));
-      const warning = await warned;
+      const { warning, results } = await evaluateUntilWarned(candidates(2));
       expect(warning).toMatchObject({ queue, waiting: 2, workers: 0 });
       expect(warning.warning).toBe(
         `no evaluator workers on queue '${queue}' at ${redis.url}: 2 candidates wait; start one with 'lonas worker --redis ${redis.url} --queue ${queue}'`,
@@ -114,12 +93,43 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
     }
   });
 
+  it('a worker that refuses the jobs gives them back untried: the search waits, saying who refuses and why, until another worker takes them', async () => {
+    const queue = nextQueue();
+    const setup = setupNamed('refused');
+    const refused: string[] = [];
+    const bad = refusingWorker(redis, queue, 'bad', refused);
+    // A refusal left by a worker that has gone is not news.
+    const redisKeys = redisClient(redisTarget(redis.url, 'test'), 'test');
+    await redisKeys.hset(`lonas:refusals:${setup.hash}`, 'gone', 'it left');
+    // One try per candidate: a refusal that spent it would fail the candidate.
+    const { pool, events, evaluateUntilWarned } = await watchedPool({ url: redis.url, queue, setup, attempts: 1 });
+    const warnings: string[] = [];
+    events.subscribe((e) => {
+      if (e.type === 'search.queue' && e.warning !== undefined) warnings.push(e.warning);
+    });
+    let good: Worker | undefined;
+    try {
+      const { warning, results } = await evaluateUntilWarned(candidates(2));
+      expect(warning.warning).toBe("worker bad refuses this search's jobs: its model differs");
+      // Refused again and again, the candidates still wait, and a worker that starts later evaluates them.
+      while (refused.length < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+      good = fakeWorker(redis, queue, 'good');
+      expect((await results).map((r) => r.evaluator)).toEqual(['good', 'good']);
+      expect(new Set(warnings)).toEqual(new Set(["worker bad refuses this search's jobs: its model differs"]));
+    } finally {
+      redisKeys.disconnect();
+      await pool.close();
+      await bad.close();
+      await good?.close();
+    }
+  });
+
   it('a candidate that fails every try stops the evaluation with the reason', async () => {
     const queue = nextQueue();
     const worker = new Worker(
       queue,
       async () => {
-        throw new Error('worker w9 refuses the job: its files differ');
+        throw new Error('worker w9: the evaluation ran out of memory');
       },
       { connection: bullConnection(redisTarget(redis.url, 'test')) },
     );
@@ -127,7 +137,7 @@ describeWithRedis('the queue pool (BullMQ on a redis-server of the test)', () =>
     const pool = await queuePool({ url: redis.url, queue, setup: setupNamed('failing'), attempts: 2, pollMs: 100 });
     try {
       await expect(lastValueFrom(pool.evaluate(from(candidates(1))))).rejects.toThrow(
-        'candidate (0, 0) failed on all 2 tries: worker w9 refuses the job: its files differ',
+        'candidate (0, 0) failed on all 2 tries: worker w9: the evaluation ran out of memory',
       );
     } finally {
       await pool.close();

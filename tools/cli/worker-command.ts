@@ -16,7 +16,8 @@ jobs it holds; a second signal exits at once).
   --queue NAME             the queue to take jobs from (default ${DEFAULT_EVAL_QUEUE})
   --concurrency N          candidates evaluated at once, each on its own thread and model (default 1)
   --model PATH             this machine's copy of the base model (default: the search's path);
-                           a job whose model differs (config or content hash) is refused
+                           a search whose model differs (config or content hash) is refused:
+                           its jobs are left to other workers
   --tokenizer PATH         this machine's tokenizer, for checkpoints without one (default: the search's)
   --name NAME              the worker's name in results and events (default <hostname>-<pid>)
   --backend NAME           tensor backend of the evaluators (default: automatic)
