@@ -15,11 +15,10 @@ import { writeFileAtomic } from '../src/io/atomic-write';
 import { recordEvents } from '../src/live/event-log';
 import { subnetCost } from '../src/nas/cost';
 import { readNasConfig, type NasConfig } from '../src/nas/nas-config';
-import { globalScheduleOf } from '../src/nas/nncf-config';
 import { ExperimentError, type Task, type TaskObjective, type TaskOutput } from '../src/tasks/task';
 import { openExperiment, type OpenExperiment } from '../src/experiment/open-experiment';
 import { collate } from '../src/train/batches';
-import { stagesFrom } from '../src/train/schedule';
+import { globalScheduleFrom, stagesFrom } from '../src/train/schedule';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import { taskOf, validateExperiment, type EvaluatorChoice, type SearchPlan } from './validate-experiment';
 import { queuePool } from './queue-pool';
@@ -129,8 +128,9 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
     actors: {
       validate: fromPromise(async () => {
         nasConfig = readNasConfig(config.nncfConfig);
-        searchPlan = validateExperiment(config, task, nasConfig);
-        const { evaluators } = searchPlan;
+        const checked = validateExperiment(config, task, nasConfig);
+        searchPlan = checked;
+        const { evaluators } = checked;
         // A Redis that is down or refuses the password is found now, in seconds, not after training.
         if (phases.search && evaluators.kind === 'queue')
           await probeRedis(redisTarget(evaluators.url, evaluators.field));
@@ -141,6 +141,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             overwrite: config.overwriteOutputDir ?? false,
           });
         }
+        for (const line of checked.notDone) process.stderr.write(`lonas: ${line}\n`);
         for (const file of removeLeftovers(outputDir))
           process.stderr.write(`lonas: removed ${file}, left by a killed run\n`);
         recordEvents(events, outputDir);
@@ -153,7 +154,8 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
       train: fromPromise(async () => {
         const { network, bound, padTokenId } = need();
         const { training } = config;
-        const stages = stagesFrom(nas().nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nas().source);
+        const descriptions = nas().nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions;
+        const stages = stagesFrom(descriptions, nas().source);
         const evaluateEachEpoch =
           phases.eval && training.evaluationStrategy === 'epoch' && bound.evaluate !== undefined;
         // A resumed run keeps the evaluations of the epochs it had done.
@@ -168,7 +170,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           examples: bound.trainingExamples(),
           collate: (batch) => collate(batch, { padTokenId, paddingSide: bound.paddingSide, padToMultipleOf: 8 }),
           stages,
-          globalSchedule: globalScheduleOf(nas().nncf, nas().source),
+          globalSchedule: globalScheduleFrom(nas().nncf.bootstrapNAS.training?.lr_schedule, descriptions, nas().source),
           sampler: (searchPlan as SearchPlan).sampler(network.plan.space, training.seed),
           batchSize: training.batchSize,
           gradientAccumulationSteps: training.gradientAccumulationSteps,

@@ -15,7 +15,7 @@ import { CheckpointError } from '../src/models/weights';
 import { fingerprint } from '../src/util/fingerprint';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
 import { latestCheckpoint, writeCheckpoint } from '../src/train/checkpoints';
-import type { Stage } from '../src/train/schedule';
+import type { GlobalSchedule, Stage } from '../src/train/schedule';
 import { SeededRandom } from '../src/util/seeded-random';
 import { stageSchedulerMachine, type StageSchedulerContext } from '../machines/stage-scheduler';
 import type { SamplerLogic, SamplerState } from './samplers/sampler';
@@ -27,8 +27,8 @@ export interface TrainerInput {
   examples: Example[];
   collate: (examples: Example[]) => MicroBatch;
   stages: Stage[];
-  /** NNCF's global lr_schedule: one cosine from baseLr over the whole run. */
-  globalSchedule?: { baseLr: number };
+  /** NNCF's global lr_schedule instead of the stages' own. */
+  globalSchedule?: GlobalSchedule;
   sampler: SamplerLogic;
   batchSize: number;
   gradientAccumulationSteps: number;
@@ -121,7 +121,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
   );
   const schedulerLogic = stageSchedulerMachine(input.stages, {
     stepsPerEpoch,
-    globalSchedule: input.globalSchedule === undefined ? undefined : { ...input.globalSchedule, totalEpochs: epochs },
+    globalSchedule: input.globalSchedule,
   });
   const dropoutRandom = new SeededRandom((seed ^ 0x5eed5eed) >>> 0);
   let state: TrainerState | undefined;
@@ -266,8 +266,8 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
       for (; batch < stepsPerEpoch; batch++) {
         const started = performance.now();
         scheduler.send({ type: 'MICRO_STEP' });
-        const { lr, widthIndicator, sampleRate, stageIndex } = schedule;
-        if (globalStep % sampleRate === 0) {
+        const { lr, widthIndicator, stageIndex } = schedule;
+        if (schedule.sample) {
           const feedback =
             sinceSample.count === 0
               ? undefined

@@ -14,7 +14,7 @@ import { glueTask } from '../src/tasks/glue-task';
 import { llmTask } from '../src/tasks/llm-task';
 import { ExperimentError, type Task } from '../src/tasks/task';
 import { textTask } from '../src/tasks/text-task';
-import { stagesFrom } from '../src/train/schedule';
+import { globalScheduleFrom, stageSettingsNotDone, stagesFrom } from '../src/train/schedule';
 import { DEFAULT_EVAL_QUEUE } from '../src/distributed/eval-job';
 import { redisTarget } from '../src/distributed/redis-url';
 import type { ExperimentConfig, TaskConfig } from '../src/experiment/experiment-config';
@@ -102,19 +102,24 @@ export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPl
  * Every check that needs no model: the schedule, the search and sampler settings, the task's
  * files for the phases asked, the model and adapter paths, and an output folder that can be
  * written. Runs before anything loads, so a mistake costs seconds, not a training run. Returns
- * the checked search plan.
+ * the checked search plan, and the settings that are accepted but not acted on, each with why.
  */
 export function validateExperiment(
   config: ExperimentConfig,
   task: Task,
   nasConfig: NasConfig,
-): SearchPlan & { evaluators: EvaluatorChoice } {
+): SearchPlan & { evaluators: EvaluatorChoice; notDone: string[] } {
   const { phases } = config;
+  const notDone: string[] = [];
   if (!phases.train && !phases.eval && !phases.test && !phases.search) {
     throw new ExperimentError('nothing to do: no phase (train, eval, test, search) was asked for');
   }
-  if (phases.train)
-    stagesFrom(nasConfig.nncf.bootstrapNAS.training?.schedule?.list_stage_descriptions, nasConfig.source);
+  if (phases.train) {
+    const training = nasConfig.nncf.bootstrapNAS.training;
+    stagesFrom(training?.schedule?.list_stage_descriptions, nasConfig.source);
+    globalScheduleFrom(training?.lr_schedule, training?.schedule?.list_stage_descriptions, nasConfig.source);
+    notDone.push(...stageSettingsNotDone(training?.schedule?.list_stage_descriptions, nasConfig.source));
+  }
   const plan = searchPlanOf(nasConfig, config.plugins);
   task.validate(phases);
   const workers = config.evalWorkers ?? nasConfig.nncf.lonas?.eval_workers;
@@ -177,5 +182,5 @@ export function validateExperiment(
   } catch (error) {
     throw new ExperimentError(`${config.outputDir}: cannot write the output folder (${(error as Error).message})`);
   }
-  return { ...plan, evaluators };
+  return { ...plan, evaluators, notDone };
 }

@@ -205,14 +205,14 @@ describe('lonas commonsense, math and glue on generated data', () => {
     ]);
   });
 
-  it('glue: tests MNLI on its matched and mismatched validation sets', async () => {
+  it('glue: tests MNLI on its matched and mismatched validation sets, and searches on the mismatched one', async () => {
     const folder = path.join(tiny.folder, 'MNLI');
     const header = 'index\tgenre\tsentence1\tsentence2\tgold_label';
-    const rows = ['entailment', 'neutral', 'contradiction'].map(
+    const rows = ['entailment', 'neutral', 'contradiction', 'neutral', 'entailment'].map(
       (label, i) => `${i}\tfiction\tthe cat sat\ta dog ran\t${label}`,
     );
-    for (const file of ['dev_matched.tsv', 'dev_mismatched.tsv'])
-      write(path.join(folder, file), `${header}\n${rows.join('\n')}\n`);
+    write(path.join(folder, 'dev_matched.tsv'), `${header}\n${rows.slice(0, 3).join('\n')}\n`);
+    write(path.join(folder, 'dev_mismatched.tsv'), `${header}\n${rows.join('\n')}\n`);
     const out = path.join(tiny.folder, 'mnli');
     const { code } = await cli([
       'glue',
@@ -236,6 +236,23 @@ describe('lonas commonsense, math and glue on generated data', () => {
       'heuristic_accuracy',
       'heuristic_accuracy_mm',
     ]);
+
+    // As the official run_glue.py: the search scores MNLI's validation_mismatched (5 examples here, matched has 3).
+    const searched = path.join(tiny.folder, 'mnli-search');
+    const search = await cli([
+      'glue',
+      ...['--model_name_or_path', tiny.path('bert'), '--nncf_config', path.join(configs, 'tiny', 'bert.json')],
+      ...['--task_name', 'mnli', '--dataset_path', folder, '--output_dir', searched, '--do_search'],
+    ]);
+    expect(search.code).toBe(0);
+    const scored = fs
+      .readFileSync(path.join(searched, 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((e) => e.type === 'eval.progress' || e.type === 'eval.result');
+    expect(scored.length).toBeGreaterThan(0);
+    for (const event of scored) expect(event.examples ?? event.total).toBe(5);
   });
 
   it('swaps the search strategy by config alone', async () => {

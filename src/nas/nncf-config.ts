@@ -27,6 +27,12 @@ export const StageDescriptionJson = t.partial({
   bn_adapt: t.boolean,
 });
 
+/** NNCF's global learning-rate schedule (`type` is lonas's, and may only say "cosine"). */
+export const LrScheduleJson = t.partial({
+  type: t.string,
+  params: t.partial({ base_lr: t.number, num_epochs: t.number, warmup_epochs: t.number, warmup_lr: t.number }),
+});
+
 export const SearchSpaceRuleJson = t.intersection([
   t.type({ modules: t.array(t.string) }),
   t.partial({
@@ -97,10 +103,7 @@ const NncfConfigJson = t.intersection([
           ignored_scopes: Scopes,
           target_scopes: Scopes,
         }),
-        lr_schedule: t.partial({
-          type: t.string,
-          params: t.partial({ base_lr: t.number, num_epochs: t.number, warmup_epochs: t.number, warmup_lr: t.number }),
-        }),
+        lr_schedule: LrScheduleJson,
         train_steps: t.number,
         frozen_layers_allowed: t.boolean,
         sandwich_rule: t.boolean,
@@ -230,15 +233,4 @@ export function searchSpaceFromNncf(config: NncfConfig, architecture: Architectu
     };
   });
   return new SearchSpace(table);
-}
-
-/** NNCF's global learning-rate schedule, when the config gives one (only the cosine is supported). */
-export function globalScheduleOf(config: NncfConfig, source: string): { baseLr: number } | undefined {
-  const schedule = config.bootstrapNAS.training?.lr_schedule;
-  if (schedule === undefined) return undefined;
-  const baseLr = schedule.params?.base_lr;
-  if (schedule.type !== 'cosine' || baseLr === undefined || !(baseLr > 0)) {
-    throw new SearchSpaceError(`${source}: lr_schedule must be {"type": "cosine", "params": {"base_lr": <positive>}}`);
-  }
-  return { baseLr };
 }

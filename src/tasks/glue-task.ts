@@ -53,6 +53,9 @@ export function glueTask(config: GlueTaskConfig): Task {
   const { taskName, datasetPath } = config;
   /** MNLI is evaluated on its matched validation set (and reports the mismatched one too). */
   const devFile = taskName === 'mnli' ? 'dev_matched.tsv' : 'dev.tsv';
+  // The official run_glue.py searches MNLI on validation_mismatched: its evaluation loop over
+  // (matched, mismatched) leaves the dataset variable bound to the last split, which the search takes.
+  const searchFile = taskName === 'mnli' ? 'dev_mismatched.tsv' : devFile;
   const file = (name: string) => path.join(datasetPath, name);
   const read = (name: string, limit?: number) => {
     const all = readGlueTsv(file(name), taskName);
@@ -65,8 +68,9 @@ export function glueTask(config: GlueTaskConfig): Task {
       glueLabelCount(taskName);
       const needed = [
         ...(phases.train ? ['train.tsv'] : []),
-        ...(phases.eval || phases.test || phases.search ? [devFile] : []),
+        ...(phases.eval || phases.test ? [devFile] : []),
         ...((phases.eval || phases.test) && taskName === 'mnli' ? ['dev_mismatched.tsv'] : []),
+        ...(phases.search ? [searchFile] : []),
       ];
       for (const name of needed) {
         if (!fs.existsSync(file(name))) throw new ExperimentError(`${file(name)}: no such file (GLUE ${taskName})`);
@@ -180,15 +184,15 @@ export function glueTask(config: GlueTaskConfig): Task {
           const metric = glueObjective(taskName);
           const raw =
             records === undefined
-              ? read(devFile, config.maxTestSamples)
+              ? read(searchFile, config.maxTestSamples)
               : parseGlueExamples(records, 'the validation records');
-          const examples = records === undefined ? dev() : encodePairs(tokenizer, raw, config.maxSeqLength);
+          const examples = records === undefined ? dev(searchFile) : encodePairs(tokenizer, raw, config.maxSeqLength);
           return {
             metric,
             examples: examples.length,
             fingerprint: fingerprint(examples, taskName),
             records: raw,
-            score: async (subnet) => (await scoreOn(subnet, 'candidate', devFile, examples))[metric],
+            score: async (subnet) => (await scoreOn(subnet, 'candidate', searchFile, examples))[metric],
           };
         },
       };

@@ -1,5 +1,5 @@
 import type * as t from 'io-ts';
-import type { StageDescriptionJson } from '../nas/nncf-config';
+import type { LrScheduleJson, StageDescriptionJson } from '../nas/nncf-config';
 
 /** One stage of NNCF's progressive-shrinking schedule, with NNCF's defaults filled in. */
 export interface Stage {
@@ -61,6 +61,28 @@ export function stagesFrom(
   });
 }
 
+/**
+ * Stage settings NNCF acts on that lonas does not, each with why: said when a run starts, never
+ * dropped in silence (LoNAS's own configs leave both off).
+ */
+export function stageSettingsNotDone(
+  descriptions: Array<t.TypeOf<typeof StageDescriptionJson>> | undefined,
+  source: string,
+): string[] {
+  return (descriptions ?? []).flatMap((d, i) => [
+    ...(d.reorg_weights === true
+      ? [
+          `${source}: list_stage_descriptions[${i}].reorg_weights true: not done (lonas keeps the pretrained channel order)`,
+        ]
+      : []),
+    ...(d.bn_adapt === true
+      ? [
+          `${source}: list_stage_descriptions[${i}].bn_adapt true: not done (the models lonas trains have no batch norm to adapt)`,
+        ]
+      : []),
+  ]);
+}
+
 /** The stage active in `epoch` (0-based): the first whose cumulative epochs exceed it; the last stays on after. */
 export function stageIndexAt(stages: Stage[], epoch: number): number {
   let end = 0;
@@ -86,7 +108,78 @@ export function stageLearningRate(stage: Stage, epochInStage: number, k: number,
   return 0.5 * stage.initLr * (1 + Math.cos((Math.PI * t) / (stage.epochsLr * stepsPerEpoch)));
 }
 
-/** A schedule over the whole run (NNCF's global lr_schedule, cosine): step t of T. */
-export function globalLearningRate(baseLr: number, step: number, totalSteps: number): number {
-  return 0.5 * baseLr * (1 + Math.cos((Math.PI * step) / totalSteps));
+/** NNCF's GlobalLRScheduler settings, with its defaults filled in. */
+export interface GlobalSchedule {
+  baseLr: number;
+  /** Epochs of the cosine; NNCF's default is the stages' total, not the Trainer's epoch count. */
+  numEpochs: number;
+  warmupEpochs: number;
+  warmupLr: number;
+}
+
+/**
+ * `bootstrapNAS.training.lr_schedule` read as NNCF reads it: `params.base_lr` makes a global
+ * schedule (`num_epochs`, `warmup_epochs` and `warmup_lr` defaulting as NNCF's do) that no stage may
+ * override with its own `init_lr`. Without one, the stages' schedules run; anything NNCF would not
+ * run is refused.
+ */
+export function globalScheduleFrom(
+  lrSchedule: t.TypeOf<typeof LrScheduleJson> | undefined,
+  descriptions: Array<t.TypeOf<typeof StageDescriptionJson>> | undefined,
+  source: string,
+): GlobalSchedule | undefined {
+  if (lrSchedule === undefined) return undefined;
+  const where = `${source}: bootstrapNAS.training.lr_schedule`;
+  if (lrSchedule.type !== undefined && lrSchedule.type !== 'cosine') {
+    throw new ScheduleError(`${where}.type must be "cosine" (NNCF's only global schedule), got "${lrSchedule.type}"`);
+  }
+  const params = lrSchedule.params ?? {};
+  if (params.base_lr === undefined || !(params.base_lr > 0)) {
+    throw new ScheduleError(`${where}.params.base_lr must be a positive number, got ${params.base_lr}`);
+  }
+  const staged = (descriptions ?? []).findIndex((d) => d.init_lr !== undefined);
+  if (staged >= 0) {
+    throw new ScheduleError(
+      `${where} is a global schedule: list_stage_descriptions[${staged}].init_lr cannot set a stage's own (NNCF refuses both)`,
+    );
+  }
+  const schedule: GlobalSchedule = {
+    baseLr: params.base_lr,
+    numEpochs: params.num_epochs ?? (descriptions ?? []).reduce((sum, d) => sum + (d.epochs ?? 1), 0),
+    warmupEpochs: params.warmup_epochs ?? 0,
+    warmupLr: params.warmup_lr ?? 3.4e-4,
+  };
+  if (!(schedule.numEpochs > 0)) throw new ScheduleError(`${where}.params.num_epochs must be positive`);
+  if (!(schedule.warmupEpochs >= 0)) throw new ScheduleError(`${where}.params.warmup_epochs must be >= 0`);
+  if (!(schedule.warmupLr >= 0)) throw new ScheduleError(`${where}.params.warmup_lr must be >= 0`);
+  return schedule;
+}
+
+/**
+ * NNCF's GlobalLRScheduler at micro-step j (0-based) of epoch e, N micro-steps an epoch. Its step
+ * counter runs over the whole run (g = e N + j) and it reads the step within the epoch as
+ * g - e (N + 1) = j - e: a linear warm-up from warmup_lr to base_lr over warmup_epochs, then a
+ * cosine over num_epochs.
+ */
+export function globalLearningRate(schedule: GlobalSchedule, epoch: number, j: number, N: number): number {
+  const { baseLr, numEpochs, warmupEpochs, warmupLr } = schedule;
+  const batch = j - epoch;
+  if (epoch < warmupEpochs) {
+    const t = epoch * N + batch + 1;
+    return (t / (warmupEpochs * N)) * (baseLr - warmupLr) + warmupLr;
+  }
+  const t = (epoch - warmupEpochs) * N + batch;
+  return 0.5 * baseLr * (1 + Math.cos((Math.PI * t) / (numEpochs * N)));
+}
+
+/** Python's modulo (never negative), as NNCF's `current_step % sample_rate` computes it. */
+const pythonModulo = (a: number, b: number) => ((a % b) + b) % b;
+
+/**
+ * Whether NNCF samples a subnet at a micro-step: when its scheduler's step counter, before the
+ * step, is a multiple of sample_rate. With per-stage schedules that counter restarts at 0 when a
+ * stage begins; with a global one it runs over the whole run from -1.
+ */
+export function samplesAt(counter: number, sampleRate: number): boolean {
+  return pythonModulo(counter, sampleRate) === 0;
 }

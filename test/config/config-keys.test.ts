@@ -3,7 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { searchPlanOf } from '../../actors/validate-experiment';
 import { readNasConfig } from '../../src/nas/nas-config';
+import { lonasCli as cli } from '../support/cli';
 import { describeWithSharedData, sharedData } from '../support/shared-data';
+import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
+import { evenRecords } from '../support/training';
 
 const configs = path.join(__dirname, '..', '..', 'configs');
 const tinyLlama = () => JSON.parse(fs.readFileSync(path.join(configs, 'tiny', 'llama.json'), 'utf8'));
@@ -69,6 +72,35 @@ describe('config keys', () => {
     expect(() => plan(config)).not.toThrow();
     config.bootstrapNAS.search.stepp = 2;
     expect(() => plan(config)).toThrow("unknown key 'bootstrapNAS.search.stepp' (did you mean 'step'?)");
+  });
+});
+
+describe('stage settings lonas does not act on', () => {
+  const tiny = makeTinyCheckpoints();
+  afterAll(() => tiny.remove());
+
+  it('are named when a training run starts, not dropped in silence', async () => {
+    const config = tinyLlama();
+    Object.assign(config.bootstrapNAS.training.schedule.list_stage_descriptions[0], {
+      reorg_weights: true,
+      bn_adapt: true,
+      epochs: 1,
+    });
+    const file = path.join(tiny.folder, 'config.json');
+    fs.writeFileSync(file, JSON.stringify(config));
+    const train = path.join(tiny.folder, 'train.json');
+    fs.writeFileSync(train, JSON.stringify(evenRecords(4)));
+    const { code, stderr } = await cli([
+      'commonsense',
+      ...['--model_name_or_path', tiny.path('llama'), '--nncf_config', file, '--dataset_path', train],
+      ...['--val_set_size', '0', '--cutoff_len', '32', '--output_dir', path.join(tiny.folder, 'out'), '--do_train'],
+      ...['--num_train_epochs', '1', '--per_device_train_batch_size', '4'],
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain(
+      `${file}: list_stage_descriptions[0].reorg_weights true: not done (lonas keeps the pretrained channel order)`,
+    );
+    expect(stderr).toContain(`${file}: list_stage_descriptions[0].bn_adapt true: not done`);
   });
 });
 

@@ -86,5 +86,14 @@ exports.outOfRange = strategy('out-of-range', (choices) => [choices.map((c) => c
     );
     const summary = JSON.parse(fs.readFileSync(path.join(tiny.folder, 'huge', 'search_summary.json'), 'utf8'));
     expect(summary.ended_early).toContain('NSGA2 proposed no new subnet');
+
+    // An edited cache value is refused, naming the file and line, not read as NaN.
+    const cache = path.join(tiny.folder, 'huge', 'cache_top1_acc.csv');
+    const rows = fs.readFileSync(cache, 'utf8').split('\n');
+    rows[1] = rows[1].replace(/,[^,]*$/, ',abc');
+    fs.writeFileSync(cache, rows.join('\n'));
+    const rerun = await cli(searchArgs(nncf('huge', { num_evals: 1e12, population: 4 }), 'huge'));
+    expect(rerun.stderr).toContain(`${cache}, line 2: expected "(gene, gene, ...)",<number>, got '`);
+    expect(rerun.code).toBe(1);
   });
 });
