@@ -7,6 +7,7 @@ import type { GlueTaskConfig } from '../experiment/experiment-config';
 import type { Checkpoint } from '../models/checkpoint';
 import type { SubnetConfig } from '../nas/search-space';
 import { collate, type Example } from '../train/batches';
+import { truncatePair } from '../tokenizers/batch-encode';
 import type { TextTokenizer } from '../tokenizers/text-tokenizer';
 import { subnetRecord } from '../events';
 import { fingerprint } from '../util/fingerprint';
@@ -38,12 +39,7 @@ function encodePairs(tokenizer: TextTokenizer, examples: GlueExample[], maxLengt
     const a = tokenizer.tokenize(e.sentence1);
     const b = e.sentence2 === undefined ? undefined : tokenizer.tokenize(e.sentence2);
     const specials = tokenizer.addSpecialTokens([], b === undefined ? undefined : []).ids.length;
-    let [lengthA, lengthB] = [a.length, b?.length ?? 0];
-    while (lengthA + lengthB + specials > maxLength && lengthA + lengthB > 0) {
-      if (lengthA >= lengthB) lengthA--;
-      else lengthB--;
-    }
-    const { ids, typeIds } = tokenizer.addSpecialTokens(a.slice(0, lengthA), b?.slice(0, lengthB));
+    const { ids, typeIds } = tokenizer.addSpecialTokens(...truncatePair(a, b, Math.max(0, maxLength - specials)));
     return { inputIds: ids, tokenTypeIds: typeIds, label: e.label };
   });
 }

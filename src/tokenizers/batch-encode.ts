@@ -22,15 +22,30 @@ export interface BatchEncoding {
   tokenTypeIds: number[][];
 }
 
-/** Cuts a (and b) to `budget` tokens together, always from the longer one, as HF's longest_first. */
-function truncatePair(a: number[], b: number[] | undefined, budget: number): [number[], number[] | undefined] {
-  let lengthA = a.length;
-  let lengthB = b?.length ?? 0;
-  while (lengthA + lengthB > budget && lengthA + lengthB > 0) {
-    if (lengthA >= lengthB) lengthA--;
-    else lengthB--;
+/**
+ * What HF's longest_first truncation keeps of a pair of `lengthA` and `lengthB` tokens within
+ * `budget`, as the Rust tokenizers behind transformers' fast tokenizers (run_glue.py's) compute it:
+ * the shorter whole when the longer can take the whole cut, else floor(budget / 2) tokens for the
+ * shorter (the first, on a tie) and the rest for the other.
+ */
+export function longestFirst(lengthA: number, lengthB: number, budget: number): [number, number] {
+  if (lengthA + lengthB <= budget) return [lengthA, lengthB];
+  const swap = lengthA > lengthB;
+  let [n1, n2] = swap ? [lengthB, lengthA] : [lengthA, lengthB];
+  n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = Math.floor(budget / 2);
+    n2 = n1 + (budget % 2);
   }
-  return [a.slice(0, lengthA), b?.slice(0, lengthB)];
+  const [keepA, keepB] = swap ? [n2, n1] : [n1, n2];
+  return [Math.min(lengthA, keepA), Math.min(lengthB, keepB)];
+}
+
+/** Cuts a (and b) to `budget` tokens together, as HF's longest_first. */
+export function truncatePair(a: number[], b: number[] | undefined, budget: number): [number[], number[] | undefined] {
+  if (b === undefined) return [a.slice(0, budget), undefined];
+  const [lengthA, lengthB] = longestFirst(a.length, b.length, budget);
+  return [a.slice(0, lengthA), b.slice(0, lengthB)];
 }
 
 /**

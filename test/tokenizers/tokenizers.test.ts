@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { batchEncode } from '../../src/tokenizers/batch-encode';
+import { batchEncode, longestFirst } from '../../src/tokenizers/batch-encode';
 import { loadTokenizer } from '../../src/tokenizers/load-tokenizer';
 import type { TextTokenizer } from '../../src/tokenizers/text-tokenizer';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
@@ -99,6 +99,19 @@ describe('batchEncode', () => {
     const pair = batchEncode(letters, [['abcdef', 'xy']], { truncation: true, maxLength: 7, padding: 'none' });
     expect(pair.inputIds).toEqual([[100, 1, 2, 3, 101, 24, 25]]);
     expect(pair.tokenTypeIds).toEqual([[0, 0, 0, 0, 0, 1, 1]]);
+  });
+
+  it("keeps of a pair what HF's fast tokenizers keep (longest_first), ties included", () => {
+    // The shorter whole when the longer can take the cut.
+    expect(longestFirst(10, 3, 9)).toEqual([6, 3]);
+    expect(longestFirst(3, 10, 9)).toEqual([3, 6]);
+    // Both cut: floor(budget / 2) to the shorter, the first on a tie; one token removed at a time
+    // from the longer would keep [2, 3] of (10, 9).
+    expect(longestFirst(10, 9, 5)).toEqual([3, 2]);
+    expect(longestFirst(9, 10, 5)).toEqual([2, 3]);
+    expect(longestFirst(10, 10, 5)).toEqual([2, 3]);
+    expect(longestFirst(4, 4, 8)).toEqual([4, 4]);
+    expect(longestFirst(7, 2, 0)).toEqual([0, 0]);
   });
 
   it('pads to max_length, and leaves rows ragged with padding none', () => {
