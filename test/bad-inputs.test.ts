@@ -68,3 +68,22 @@ describe('bad test sets and validation records', () => {
     refused(searched, 'has no "answer" (the validation set needs one per record)');
   });
 });
+
+describe('bad training settings', () => {
+  const tiny = makeTinyCheckpoints();
+  afterAll(() => tiny.remove());
+
+  it('an epoch count past any real run is refused before anything loads', async () => {
+    const train = path.join(tiny.folder, 'train.json');
+    fs.writeFileSync(train, JSON.stringify([{ instruction: 'is 0 even?', input: '', output: 'true', answer: 'true' }]));
+    const result = await cli([
+      'commonsense',
+      ...['--model_name_or_path', tiny.path('llama'), '--nncf_config', config, '--dataset_path', train],
+      ...['--val_set_size', '0', '--output_dir', path.join(tiny.folder, 'out'), '--do_train'],
+      ...['--num_train_epochs', '1e9'],
+    ]);
+    expect(result.stderr).toContain('training.epochs (--num_train_epochs) must be at most 100000, got 1000000000');
+    expect(result.stderr).not.toContain('lonas: backend');
+    expect(result.code).toBe(1);
+  });
+});
