@@ -7,6 +7,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { packagePath } from '../src/backend/build-artifacts';
 import type { LonasEvent } from '../src/events';
+import { FailureCount } from '../src/live/failure-count';
 import { LiveState } from '../src/live/live-state';
 import {
   isEvent,
@@ -19,7 +20,7 @@ import {
 } from '../src/live/protocol';
 
 export interface LiveServerOptions {
-  /** Default 127.0.0.1; any other address needs a token. */
+  /** Default 127.0.0.1; any other address needs a token of at least `MIN_REMOTE_TOKEN_LENGTH` characters. */
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -30,16 +31,18 @@ export interface LiveServerOptions {
   maxBufferedBytes?: number;
   /** Invalid messages a client may send within `invalidWindowMs` before it is closed (default 32). */
   maxInvalidMessages?: number;
-  /** Failed token attempts a remote address may make within `failureWindowMs` before it gets 429 (default 10). */
+  /** Failed token attempts a remote address may make within a minute before its failures get 429 (default 10). */
   maxFailedAttempts?: number;
+  /** Failed token attempts all addresses together may make within a minute before every failure gets 429 (default 100). */
+  maxGlobalFailedAttempts?: number;
 }
 
 /** The window over which invalid client messages are counted. */
 const INVALID_WINDOW_MS = 60_000;
-/** The window over which failed token attempts are counted, per remote address. */
-const FAILURE_WINDOW_MS = 60_000;
-/** Remote addresses whose failed attempts are remembered (the oldest is forgotten first). */
-const MAX_TRACKED_ADDRESSES = 1024;
+/** The shortest token a server reachable from other machines takes: 16 random characters are beyond guessing. */
+export const MIN_REMOTE_TOKEN_LENGTH = 16;
+/** The environment variable that may hold the token (a flag's value shows in `ps`; the environment does not). */
+export const LIVE_TOKEN_VARIABLE = 'LONAS_LIVE_TOKEN';
 /** Largest WebSocket frame a client may send; a larger one closes its connection (1009). */
 const MAX_PAYLOAD = 64 * 1024;
 
@@ -54,6 +57,17 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Host names a request may name on a loopback server (`localhost` and its subdomains resolve to it). */
 const LOOPBACK_NAME = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost|[a-z0-9-]+\.localhost)\.?$/i;
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
+
+/** Why a server on `host` may not start with this token (undefined: it may). */
+function tokenShortfall(host: string, port: number, token: string | undefined): string | undefined {
+  const length = token?.length ?? 0;
+  if (LOOPBACK.test(host) || length >= MIN_REMOTE_TOKEN_LENGTH) return undefined;
+  return (
+    `--live ${host}:${port} would expose the run beyond this machine: give --live-token ` +
+    `(or --live-token-file, or ${LIVE_TOKEN_VARIABLE}) of at least ${MIN_REMOTE_TOKEN_LENGTH} characters` +
+    (length === 0 ? '' : ` (the one given has ${length})`)
+  );
+}
 
 /** The host name of a Host header or origin's authority, without port or brackets (lowercase). */
 function hostName(authority: string): string {
@@ -90,7 +104,7 @@ interface Client {
   invalid: number[];
 }
 
-/** Why a request is refused before any token is looked at, as an HTTP status and a line. */
+/** Why a request is refused, as an HTTP status and a line. */
 type Refusal = { status: number; reason: string; headers?: Record<string, string> };
 
 /**
@@ -104,14 +118,17 @@ type Refusal = { status: number; reason: string; headers?: Record<string, string
  * on), answered within the same backlog bound as events, and a client that keeps sending invalid
  * ones is closed. Requests must name a loopback host or the bound address (no DNS rebinding),
  * come from the page's own origin or none (no other web page), use GET, and present the token
- * when there is one (compared in constant time; an address that keeps failing gets 429).
+ * when there is one (compared in constant time). Failures beyond a budget per address, or beyond a
+ * global one, get 429; the right token is served all the same, so that no one can lock the user out.
  */
 export class LiveServer {
   private readonly clients = new Set<Client>();
   private readonly state: LiveState;
   private readonly token?: Buffer;
-  /** Failed token attempts per remote address, oldest address first. */
-  private readonly failures = new Map<string, number[]>();
+  /** Failed token attempts per remote address, the address that failed longest ago first. */
+  private readonly failures = new Map<string, FailureCount>();
+  /** Failed token attempts from all addresses: forgetting an address never resets this one. */
+  private readonly allFailures = new FailureCount();
   private sequence = 0;
   private subscription?: Subscription;
 
@@ -126,11 +143,8 @@ export class LiveServer {
 
   static async start(events: Observable<LonasEvent>, options: LiveServerOptions): Promise<LiveServer> {
     const host = options.host ?? '127.0.0.1';
-    if (!LOOPBACK.test(host) && (options.token === undefined || options.token === '')) {
-      throw new LiveSecurityError(
-        `--live ${host}:${options.port} would expose the run beyond this machine: give --live-token`,
-      );
-    }
+    const shortfall = tokenShortfall(host, options.port, options.token);
+    if (shortfall !== undefined) throw new LiveSecurityError(shortfall);
     const server = http.createServer((request, response) => live.serveHttp(request, response));
     const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
     const live = new LiveServer(server, sockets, { ...options, host });
@@ -197,17 +211,21 @@ export class LiveServer {
         headers: { allow: 'GET' },
       };
     }
-    if (this.token === undefined) return undefined;
+    if (this.token === undefined || this.presentsToken(request)) return undefined;
     const address = request.socket.remoteAddress ?? '';
     const now = Date.now();
-    const failures = (this.failures.get(address) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
-    if (failures.length >= (this.options.maxFailedAttempts ?? 10)) {
+    const failures = this.failures.get(address) ?? new FailureCount();
+    const globalLimit = this.options.maxGlobalFailedAttempts ?? 100;
+    if (failures.full(now, this.options.maxFailedAttempts ?? 10) || this.allFailures.full(now, globalLimit)) {
       return { status: 429, reason: 'too many failed token attempts: wait a minute', headers: { 'retry-after': '60' } };
     }
-    if (this.presentsToken(request)) return undefined;
+    failures.add(now);
+    this.allFailures.add(now);
     this.failures.delete(address);
-    this.failures.set(address, [...failures, now]);
-    if (this.failures.size > MAX_TRACKED_ADDRESSES) this.failures.delete(this.failures.keys().next().value as string);
+    this.failures.set(address, failures);
+    // No more addresses than the global budget can have failed within the window, so the one that
+    // failed longest ago, forgotten here, has no failure left in it.
+    if (this.failures.size > globalLimit) this.failures.delete(this.failures.keys().next().value as string);
     return { status: 401, reason: 'wrong or missing token' };
   }
 

@@ -43,7 +43,9 @@ describe('output folders', () => {
     fs.writeFileSync(path.join(out, 'lonas.lock'), `${process.pid}\n`);
     const refused = await train(out);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(`${out} is in use by another lonas run (pid ${process.pid})`);
+    expect(refused.stderr).toContain(
+      `${out} is in use by another lonas run (${path.join(out, 'lonas.lock')}: pid ${process.pid}, start time not recorded)`,
+    );
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     fs.writeFileSync(path.join(out, 'lonas.lock'), `${dead}\n`);
     expect((await train(out)).code).toBe(0);

@@ -1,32 +1,27 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ExperimentError } from '../tasks/task';
-import { isRunning } from '../util/process-running';
+import { describeHolder, thisProcess } from './lock-holder';
+import { LockHeldError, takeLockFile } from './lock-file';
 
 const LOCK = 'lonas.lock';
 
 /**
- * Takes the output folder for this process (`lonas.lock`, holding its pid), so that two runs
- * never write into one folder; a lock whose process has gone is taken over. Returns the release.
+ * Takes the output folder for this process (`lonas.lock`, naming its pid, start time and host),
+ * so that two runs never write into one folder; a lock whose process has gone is taken over
+ * (`takeLockFile`). Returns the release.
  */
 export function lockOutputDir(folder: string): () => void {
   const file = path.join(folder, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
-      return () => fs.rmSync(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
-        throw new ExperimentError(
-          `${folder} is in use by another lonas run (pid ${holder}); wait for it or choose another --output_dir`,
-        );
-      }
-      fs.rmSync(file, { force: true });
-    }
+  try {
+    return takeLockFile(file, thisProcess());
+  } catch (error) {
+    if (!(error instanceof LockHeldError)) throw error;
+    throw new ExperimentError(
+      `${folder} is in use by another lonas run (${file}: ${describeHolder(error.holder)}); ` +
+        `wait for it or choose another --output_dir (remove ${file} only if that process is not a lonas run)`,
+    );
   }
-  throw new ExperimentError(`${folder}: could not take ${LOCK}`);
 }
 
 /** What a training run leaves in its output folder. */

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Subject } from 'rxjs';
 import WebSocket from 'ws';
-import { LiveServer } from '../../actors/live';
+import { LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../../actors/live';
 import type { LonasEvent } from '../../src/events';
 import { readEvents } from '../../src/live/event-log';
 import { parseClientMessage, parseServerMessage, type ServerMessage } from '../../src/live/protocol';
@@ -31,8 +31,11 @@ async function until(socket: WebSocket, condition: () => boolean): Promise<void>
   while (!condition()) await new Promise((resolve) => socket.once('message', resolve));
 }
 
-/** A plain HTTP request with the given method and headers; resolves to the status. */
-function request(port: number, options: { method?: string; headers?: Record<string, string>; path?: string }) {
+/** A plain HTTP request with the given method and headers, from `from` (a loopback address); resolves to the status. */
+function request(
+  port: number,
+  options: { method?: string; headers?: Record<string, string>; path?: string; from?: string },
+) {
   return new Promise<number>((resolve, reject) => {
     const req = http.request(
       {
@@ -41,6 +44,7 @@ function request(port: number, options: { method?: string; headers?: Record<stri
         method: options.method ?? 'GET',
         path: options.path ?? '/state',
         headers: options.headers,
+        localAddress: options.from,
       },
       (res) => {
         res.resume();
@@ -151,7 +155,7 @@ describe('requests are checked before anything is served', () => {
     }
   });
 
-  it('takes the token from a query or header and limits failed attempts per address', async () => {
+  it('takes the token from a query or header and limits failed attempts per address, never refusing the token', async () => {
     const server = await LiveServer.start(new Subject(), { port: 0, token: 's3cret', maxFailedAttempts: 3 });
     try {
       expect(await request(server.port, { path: '/state?token=s3cret' })).toBe(200);
@@ -159,10 +163,69 @@ describe('requests are checked before anything is served', () => {
       expect(await request(server.port, { path: '/state?token=s3cre' })).toBe(401);
       expect(await request(server.port, { path: '/state?token=s3cret-and-more' })).toBe(401);
       await expect(connect(server.url, { headers: { authorization: 'Bearer wrong' } })).rejects.toThrow('HTTP 401');
-      // Three failures: now even the right token waits out the window.
-      expect(await request(server.port, { path: '/state?token=s3cret' })).toBe(429);
-      await expect(connect(`${server.url}/?token=s3cret`)).rejects.toThrow('HTTP 429');
+      // Three failures: further ones wait out the window, wherever they come from on this address.
+      expect(await request(server.port, { path: '/state?token=guess' })).toBe(429);
+      await expect(connect(server.url)).rejects.toThrow('HTTP 429');
+      // Before the fix the right token got 429 too: anyone on the machine could lock the user out.
+      expect(await request(server.port, { path: '/state?token=s3cret' })).toBe(200);
+      const user = await connect(`${server.url}/?token=s3cret`);
+      user.socket.close();
+      // Other addresses keep their own budget.
+      expect(await request(server.port, { path: '/state?token=guess', from: '127.0.0.2' })).toBe(401);
     } finally {
+      await server.close();
+    }
+  });
+
+  it('limits failed attempts from all addresses together: a flood of addresses gets no more guesses', async () => {
+    const server = await LiveServer.start(new Subject(), {
+      port: 0,
+      token: 's3cret',
+      maxFailedAttempts: 3,
+      maxGlobalFailedAttempts: 5,
+    });
+    try {
+      const guess = (from: string) => request(server.port, { path: '/state?token=guess', from });
+      for (let i = 0; i < 3; i++) expect(await guess('127.0.0.1')).toBe(401);
+      expect(await guess('127.0.0.1')).toBe(429);
+      // Before the fix each of these 40 addresses had 3 guesses of its own.
+      const flood: number[] = [];
+      for (let i = 1; i <= 40; i++) flood.push(await guess(`127.0.1.${i}`));
+      expect(flood).toEqual([401, 401, ...Array(38).fill(429)]);
+      // However many addresses guessed, the first one gets no guesses back.
+      expect(await guess('127.0.0.1')).toBe(429);
+      expect(await request(server.port, { from: '127.0.1.41' })).toBe(429);
+      // The user, from any address, still gets in.
+      expect(await request(server.port, { path: '/state?token=s3cret', from: '127.0.1.40' })).toBe(200);
+      const user = await connect(server.url, {
+        headers: { authorization: 'Bearer s3cret' },
+        localAddress: '127.0.0.1',
+      });
+      user.socket.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it(`needs a token of ${MIN_REMOTE_TOKEN_LENGTH} characters to bind beyond loopback, naming the ways to give one`, async () => {
+    const long = 'x'.repeat(MIN_REMOTE_TOKEN_LENGTH);
+    for (const [host, token] of [
+      ['0.0.0.0', 'x'],
+      ['::', long.slice(1)],
+      ['192.0.2.1', long.slice(1)],
+    ]) {
+      // Before the fix a 1-character token was taken for 0.0.0.0.
+      await expect(LiveServer.start(new Subject(), { host, port: 0, token })).rejects.toThrow(
+        `--live ${host}:0 would expose the run beyond this machine: give --live-token (or --live-token-file, or ` +
+          `LONAS_LIVE_TOKEN) of at least ${MIN_REMOTE_TOKEN_LENGTH} characters (the one given has ${token.length})`,
+      );
+    }
+    for (const [host, token] of [
+      ['0.0.0.0', long],
+      ['127.0.0.1', 'x'],
+    ]) {
+      const server = await LiveServer.start(new Subject(), { host, port: 0, token });
+      expect(await request(server.port, { headers: { authorization: `Bearer ${token}` } })).toBe(200);
       await server.close();
     }
   });

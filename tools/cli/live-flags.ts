@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { Observable } from 'rxjs';
-import { LiveServer } from '../../actors/live';
+import { LIVE_TOKEN_VARIABLE, LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../../actors/live';
 import type { LonasEvent } from '../../src/events';
 import { UsageError } from './command';
 
@@ -11,11 +11,11 @@ export const liveFlagOptions = {
   'live-token-file': { type: 'string' },
 } as const;
 
-/** The environment variable that may hold the token (a flag's value shows in `ps`; the environment does not). */
-export const LIVE_TOKEN_VARIABLE = 'LONAS_LIVE_TOKEN';
+export { LIVE_TOKEN_VARIABLE };
 
 export const liveFlagsUsage = `  --live [HOST:]PORT    stream events over WebSocket (default host 127.0.0.1; 0 picks a port)
-  --live-token TOKEN    required by clients (as ?token= or a Bearer header); needed for non-loopback hosts
+  --live-token TOKEN    required by clients (as ?token= or a Bearer header); needed for non-loopback hosts,
+                        at least ${MIN_REMOTE_TOKEN_LENGTH} characters there
                         (visible to other users in ps: prefer ${LIVE_TOKEN_VARIABLE} or --live-token-file)
   --live-token-file F   read the token from file F (its first line)`;
 
