@@ -54,10 +54,10 @@ exports.outOfRange = strategy('out-of-range', (choices) => [choices.map((c) => c
       child.on('close', (code) => resolve({ code, stderr }));
     });
 
-  it.each([[[]], [['--live', '0']]])(
+  it.each([[[]], [['--live', '0']], [['--eval_workers', '2']]])(
     'an ask() that never settles keeps the run alive, and the first SIGINT ends it with 130 (%j)',
     async (extra: string[]) => {
-      const out = `never${extra.length}`;
+      const out = `never${extra.join('')}`;
       const result = await interruptedSearch([...searchArgs(nncf('never', { algorithm: 'never' }), out), ...extra]);
       expect(result.stderr).toContain('stopped by SIGINT; the same command resumes the search from its caches');
       expect(result.stderr).not.toContain('--resume');
