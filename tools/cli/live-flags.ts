@@ -15,7 +15,7 @@ export { LIVE_TOKEN_VARIABLE };
 
 export const liveFlagsUsage = `  --live [HOST:]PORT    stream events over WebSocket (default host 127.0.0.1; 0 picks a port)
   --live-token TOKEN    required by clients (as ?token= or a Bearer header); needed for non-loopback hosts,
-                        at least ${MIN_REMOTE_TOKEN_LENGTH} characters there
+                        which take ${MIN_REMOTE_TOKEN_LENGTH} characters or more
                         (visible to other users in ps: prefer ${LIVE_TOKEN_VARIABLE} or --live-token-file)
   --live-token-file F   read the token from file F (its first line)`;
 
