@@ -110,7 +110,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
           url: choice.url,
           field: choice.field,
           queue: choice.queue,
-          setup: prepareSetup(config, network, adapterTaskType, objective.records, identity),
+          setup: await prepareSetup(config, network, adapterTaskType, objective.records, identity),
           emit,
           signal: abort.signal,
         });
@@ -253,7 +253,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             outputDir,
             before,
             identity: {
-              adapter: fingerprint(...network.trainableVariables().map((v) => v.dataSync())),
+              adapter: fingerprint(...(await Promise.all(network.trainableVariables().map((v) => v.data())))),
               'validation data and evaluation settings': objective.fingerprint,
               'search space': fingerprint(space.groups),
               'search settings': fingerprint({ ...nas().nncf.bootstrapNAS.search, num_evals: undefined }),

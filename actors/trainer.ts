@@ -9,8 +9,9 @@ import { loadAdapter, saveAdapter, type SaveAdapterOptions } from '../src/io/pef
 import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SuperNetwork } from '../src/nas/super-network';
-import { AdamW, clipByGlobalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
+import { AdamW, clipToNorm, globalNorm, torchAdamW, type AdamWVariant } from '../src/train/adamw';
 import { DivergedError, firstNonFinite } from '../src/train/finite';
+import { readScalar } from '../src/backend/read-scalar';
 import { CheckpointError } from '../src/models/weights';
 import { fingerprint } from '../src/util/fingerprint';
 import { batchesPerEpoch, batchExamples, epochOrder, type Example, type MicroBatch } from '../src/train/batches';
@@ -223,20 +224,21 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
     );
 
   /** Saves the run so that it resumes at micro-batch `next.batch` of epoch `next.epoch`. */
-  const checkpoint = (reason: 'epoch' | 'signal', next: { epoch: number; batch: number }) => {
-    const folder = writeCheckpoint(
+  const checkpoint = async (reason: 'epoch' | 'signal', next: { epoch: number; batch: number }) => {
+    const folder = await writeCheckpoint(
       input.outputDir,
       globalStep,
-      (dir) => {
-        saveAdapter(path.join(dir, 'adapter'), network, input.adapter);
+      async (dir) => {
+        await saveAdapter(path.join(dir, 'adapter'), network, input.adapter);
         const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-        optimizer.moments.forEach(({ m, v }, i) => {
-          tensors[`m.${i}`] = { shape: m.shape, data: m.dataSync() as Float32Array };
-          tensors[`v.${i}`] = { shape: v.shape, data: v.dataSync() as Float32Array };
-        });
-        accumulated?.forEach(
-          (g, i) => (tensors[`accumulated.${i}`] = { shape: g.shape, data: g.dataSync() as Float32Array }),
-        );
+        const read = async (name: string, tensor: tf.Tensor) => {
+          tensors[name] = { shape: tensor.shape, data: (await tensor.data()) as Float32Array };
+        };
+        for (const [i, { m, v }] of optimizer.moments.entries()) {
+          await read(`m.${i}`, m);
+          await read(`v.${i}`, v);
+        }
+        for (const [i, g] of (accumulated ?? []).entries()) await read(`accumulated.${i}`, g);
         writeSafetensors(path.join(dir, 'optimizer.safetensors'), tensors);
         const saved: TrainerState = {
           version: 1,
@@ -280,8 +282,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           () => tf.div(input.loss(microBatch), accumulation) as tf.Scalar,
           variables,
         );
-        const loss = value.dataSync()[0] * accumulation;
-        value.dispose();
+        const loss = (await readScalar(value)) * accumulation;
         const gradients = variables.map((v) => grads[v.name]);
         if (!Number.isFinite(loss)) {
           tf.dispose(gradients);
@@ -300,13 +301,11 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         const windowFull =
           (globalStep + 1) % accumulation === 0 || (stepsPerEpoch <= accumulation && batch + 1 === stepsPerEpoch);
         if (windowFull) {
-          const { clipped, norm } = clipByGlobalNorm(accumulated, input.maxGradNorm ?? 1);
-          if (!Number.isFinite(norm)) {
-            tf.dispose(clipped);
-            throw diverged(`the gradient norm is ${norm}`);
-          }
+          const norm = await readScalar(globalNorm(accumulated));
+          if (!Number.isFinite(norm)) throw diverged(`the gradient norm is ${norm}`);
+          const clipped = clipToNorm(accumulated, norm, input.maxGradNorm ?? 1);
           optimizer.apply(clipped, lr);
-          const broken = firstNonFinite(variables);
+          const broken = await firstNonFinite(variables);
           if (broken >= 0) throw diverged(`the update made '${variables[broken].name}' non-finite`);
           tf.dispose([...clipped, ...accumulated]);
           accumulated = undefined;
@@ -332,7 +331,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         });
         await yieldToEventLoop();
         if (input.stop?.requested) {
-          checkpoint('signal', { epoch, batch: batch + 1 });
+          await checkpoint('signal', { epoch, batch: batch + 1 });
           emit({ type: 'train.done', epochs: epoch, globalSteps: globalStep, interrupted: true });
           return { epochs: epoch, globalSteps: globalStep, interrupted: true, losses };
         }
@@ -347,9 +346,9 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
         network.activate(trainingSubnet);
         network.setDropoutSeeds(dropoutSeed);
       }
-      if (input.saveStrategy === 'epoch') checkpoint('epoch', { epoch: epoch + 1, batch: 0 });
+      if (input.saveStrategy === 'epoch') await checkpoint('epoch', { epoch: epoch + 1, batch: 0 });
     }
-    saveAdapter(input.outputDir, network, input.adapter);
+    await saveAdapter(input.outputDir, network, input.adapter);
     emit({ type: 'train.done', epochs, globalSteps: globalStep, interrupted: false });
     return { epochs, globalSteps: globalStep, interrupted: false, losses };
   } finally {

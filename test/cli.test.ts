@@ -171,7 +171,7 @@ describe('lonas cost and export', () => {
     const { plan } = network;
     for (const layer of network.layers.values())
       layer.loraB?.assign(tf.randomNormal(layer.loraB.shape, 0, 0.3, 'float32', 4));
-    saveAdapter(`${tiny.folder}/super`, network, { baseModel: tiny.path('llama'), taskType: 'CAUSAL_LM' });
+    await saveAdapter(`${tiny.folder}/super`, network, { baseModel: tiny.path('llama'), taskType: 'CAUSAL_LM' });
     const args = ['--model_name_or_path', tiny.path('llama'), '--nncf_config', `${root}/configs/tiny/llama.json`];
     const { code, stdout } = await cli([
       'export',

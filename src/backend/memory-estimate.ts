@@ -10,6 +10,8 @@ export interface MemoryEstimate {
   /** What one step keeps alive: activations and, in training, their gradients. */
   activations: number;
   total: number;
+  /** The largest single tensor, which a GPU must bind whole (e.g. "the 32000x4096 embedding"). */
+  largest?: { what: string; bytes: number };
 }
 
 /** One step's work: sequences of a length, trained (forward and backward) or evaluated. */
@@ -77,8 +79,33 @@ export function estimateMemory(
     workload.sequences *
     (workload.tokens * perToken + perSequence) *
     (workload.training ? TRAINING_BYTES_PER_ACTIVATION : EVALUATION_BYTES_PER_ACTIVATION);
-  return { weights, adapter, activations, total: weights + adapter + activations };
+  const sequences = workload.sequences;
+  const perTokenOutput = Math.max(
+    0,
+    ...architecture.linears.filter((l) => !oncePerSequence(l)).map((l) => l.outFeatures),
+  );
+  const candidates: Array<{ what: string; bytes: number }> = [
+    { what: `the ${vocab}x${hidden} embedding`, bytes: 4 * vocab * hidden },
+    ...architecture.linears.map((l) => ({
+      what: `${l.path}'s ${l.inFeatures}x${l.outFeatures} weight`,
+      bytes: 4 * l.inFeatures * l.outFeatures,
+    })),
+    {
+      what: `a step's ${sequences}x${heads}x${workload.tokens}x${workload.tokens} attention scores`,
+      bytes: 4 * sequences * heads * workload.tokens ** 2,
+    },
+    {
+      what: `a step's ${sequences}x${workload.tokens}x${perTokenOutput} layer outputs`,
+      bytes: 4 * sequences * workload.tokens * perTokenOutput,
+    },
+  ];
+  const largest = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  return { weights, adapter, activations, total: weights + adapter + activations, largest };
 }
+
+/** "the 32000x4096 embedding (500 MiB)". */
+export const describeLargest = (largest: { what: string; bytes: number }) =>
+  `${largest.what} (${(largest.bytes / 1024 ** 2).toFixed(0)} MiB)`;
 
 /** "7.9 GiB (weights 1.4 GiB, adapter 0.1 GiB, activations 6.4 GiB)". */
 export function describeEstimate(estimate: MemoryEstimate): string {

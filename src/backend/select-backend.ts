@@ -3,10 +3,11 @@ import { registerGradients } from './gradients';
 import * as os from 'os';
 import { blasAddon } from './kernels/blas-addon';
 import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
-import { describeEstimate, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
+import { describeEstimate, describeLargest, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
+import { describeAdapter, openWebGpu, type WebGpuAdapter } from './webgpu';
 
 /** The tensor backends lonas can run on, in the order they are tried. */
-export const backendNames = ['tensorflow', 'wasm', 'cpu'] as const;
+export const backendNames = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 /** Native TensorFlow bindings, GPU build first; each registers the 'tensorflow' backend. */
@@ -18,6 +19,8 @@ export interface BackendChoice {
   reason: string;
   /** What runs the kernels (package, SIMD, patches). */
   detail: string;
+  /** The WebGPU adapter, on webgpu. */
+  adapter?: WebGpuAdapter;
 }
 
 export interface BackendOptions {
@@ -44,7 +47,11 @@ export class BackendUnavailableError extends Error {
 interface Attempt {
   ok: boolean;
   detail: string;
+  adapter?: WebGpuAdapter;
 }
+
+/** How a backend is tried: with the module loader, and whether the run asked for it by name. */
+type TryBackend = (loadModule: (name: string) => unknown, asked: boolean) => Promise<Attempt>;
 
 function firstLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0];
@@ -97,8 +104,17 @@ async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
   return { ok: true, detail: `${attempt.detail}, ${matMulPath('cpu')}` };
 }
 
-const attempts: Record<BackendName, (loadModule: (name: string) => unknown) => Promise<Attempt>> = {
+/** WebGPU on a hardware adapter, or on a software one when asked for by name. */
+async function tryWebgpu(loadModule: (name: string) => unknown, asked: boolean): Promise<Attempt> {
+  const opened = await openWebGpu(loadModule, asked);
+  if (!opened.ok) return opened;
+  if (!(await activate('webgpu'))) return { ok: false, detail: 'the webgpu backend failed to initialise' };
+  return { ok: true, detail: `webgpu (Dawn) on the ${describeAdapter(opened.adapter)}`, adapter: opened.adapter };
+}
+
+const attempts: Record<BackendName, TryBackend> = {
   tensorflow: tryTensorflow,
+  webgpu: tryWebgpu,
   wasm: tryWasm,
   cpu: tryCpu,
 };
@@ -119,9 +135,9 @@ export function requestedBackend(options: BackendOptions): BackendName | undefin
 
 /**
  * Chooses the tensor backend once at start-up: the one asked for (an error if it cannot load, or
- * cannot hold the run's `memory`), else the first of tensorflow, wasm, cpu that loads and can hold
- * it (wasm's heap stops at 4 GiB; the machine's memory bounds them all). Prints one line saying
- * which and why.
+ * cannot hold the run's `memory`), else the first of tensorflow, webgpu (on a hardware adapter),
+ * wasm, cpu that loads and can hold it (wasm's heap stops at 4 GiB; the machine's memory bounds
+ * them all). Prints one line saying which and why.
  */
 export async function selectBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const loadModule = options.loadModule ?? require;
@@ -137,24 +153,36 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
       `this run needs about ${describeEstimate(memory)}, more than this machine's ${(machineMemory / 1024 ** 3).toFixed(1)} GiB of memory: use a smaller batch, shorter sequences or a machine with more`,
     );
   }
-  const tooLarge = (name: BackendName): string | undefined =>
-    name === 'wasm' && memory !== undefined && memory.total > WASM_HEAP_BYTES
-      ? `this run needs about ${describeEstimate(memory)}, past wasm's ${WASM_HEAP_BYTES / 1024 ** 3} GiB heap`
-      : undefined;
+  /** Why `name` cannot hold the run: wasm's heap, or on webgpu (once its adapter is known) one buffer binding. */
+  const tooLarge = (name: BackendName, adapter?: WebGpuAdapter): string | undefined => {
+    if (memory === undefined) return undefined;
+    if (name === 'wasm' && memory.total > WASM_HEAP_BYTES) {
+      return `this run needs about ${describeEstimate(memory)}, past wasm's ${WASM_HEAP_BYTES / 1024 ** 3} GiB heap`;
+    }
+    const binding = adapter === undefined ? Infinity : Math.min(...Object.values(adapter.limits));
+    if (name === 'webgpu' && memory.largest !== undefined && memory.largest.bytes > binding) {
+      return `this run's largest tensor, ${describeLargest(memory.largest)}, is past the adapter's ${(binding / 1024 ** 2).toFixed(0)} MiB limit on one buffer`;
+    }
+    return undefined;
+  };
   let choice: BackendChoice;
   if (asked !== undefined) {
     const why = tooLarge(asked);
     if (why !== undefined) throw new BackendUnavailableError(`backend '${asked}' cannot hold this run: ${why}`);
-    const attempt = await attempts[asked](loadModule);
+    const attempt = await attempts[asked](loadModule, true);
     if (!attempt.ok) {
       const hint =
         asked === 'tensorflow'
           ? ' Install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, or ask for wasm or cpu.'
-          : '';
+          : asked === 'webgpu'
+            ? ' Install the optional packages webgpu and @tensorflow/tfjs-backend-webgpu and a Vulkan driver, or ask for wasm or cpu.'
+            : '';
       throw new BackendUnavailableError(`backend '${asked}' was asked for but cannot load: ${attempt.detail}.${hint}`);
     }
+    const unfit = tooLarge(asked, attempt.adapter);
+    if (unfit !== undefined) throw new BackendUnavailableError(`backend '${asked}' cannot hold this run: ${unfit}`);
     const source = options.requested !== undefined ? '--backend' : 'LONAS_BACKEND';
-    choice = { name: asked, reason: `asked for by ${source}`, detail: attempt.detail };
+    choice = { name: asked, reason: `asked for by ${source}`, detail: attempt.detail, adapter: attempt.adapter };
   } else {
     const skipped: string[] = [];
     let found: BackendChoice | undefined;
@@ -164,12 +192,18 @@ export async function selectBackend(options: BackendOptions = {}): Promise<Backe
         skipped.push(`${name} skipped (${why})`);
         continue;
       }
-      const attempt = await attempts[name](loadModule);
+      const attempt = await attempts[name](loadModule, false);
+      const unfit = attempt.ok ? tooLarge(name, attempt.adapter) : undefined;
+      if (unfit !== undefined) {
+        skipped.push(`${name} skipped (${unfit})`);
+        continue;
+      }
       if (attempt.ok) {
         found = {
           name,
           reason: skipped.length === 0 ? 'first choice' : `automatic; ${skipped.join('; ')}`,
           detail: attempt.detail,
+          adapter: attempt.adapter,
         };
         break;
       }

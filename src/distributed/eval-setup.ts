@@ -39,18 +39,18 @@ export interface PublishedSetup {
  * The setup of a search over `network`'s current adapter (serialised as the PEFT files a worker
  * loads), scored on `records` with the experiment's task settings.
  */
-export function prepareSetup(
+export async function prepareSetup(
   config: ExperimentConfig,
   network: SuperNetwork,
   adapterTaskType: 'CAUSAL_LM' | 'SEQ_CLS',
   records: unknown[],
   identity: ModelIdentity,
-): PublishedSetup {
+): Promise<PublishedSetup> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'lonas-setup-'));
   let adapterConfig: Buffer;
   let adapterWeights: Buffer;
   try {
-    saveAdapter(folder, network, { baseModel: config.model, taskType: adapterTaskType });
+    await saveAdapter(folder, network, { baseModel: config.model, taskType: adapterTaskType });
     adapterConfig = fs.readFileSync(path.join(folder, ADAPTER_CONFIG_FILE));
     adapterWeights = fs.readFileSync(path.join(folder, ADAPTER_WEIGHTS_FILE));
   } finally {

@@ -57,8 +57,8 @@ function openDecoding(model: CausalLM, rows: number, capacity: number, host: boo
 }
 
 /** The step's log-probabilities, [rows, vocab] flat, checked against the vocabulary's size. */
-function nextLogProbs(decoding: Decoding, step: DecodeStep, vocab: number): Float32Array {
-  const values = decoding.next(step);
+async function nextLogProbs(decoding: Decoding, step: DecodeStep, vocab: number): Promise<Float32Array> {
+  const values = await decoding.next(step);
   if (values.length !== step.tokens.length * vocab) {
     throw new Error(
       `generate: the model gave ${values.length} log-probabilities, not ${step.tokens.length} x ${vocab}`,
@@ -67,7 +67,7 @@ function nextLogProbs(decoding: Decoding, step: DecodeStep, vocab: number): Floa
   return values;
 }
 
-function greedy(
+async function greedy(
   decoding: Decoding,
   prompts: number[][],
   options: { maxNewTokens: number; vocab: number; eos: Set<number>; padId: number },
@@ -78,7 +78,7 @@ function greedy(
   const finished = prompts.map(() => false);
   let step = promptStep(prompts, padId);
   for (let t = 0; t < maxNewTokens && finished.includes(false); t++) {
-    const values = nextLogProbs(decoding, step, vocab);
+    const values = await nextLogProbs(decoding, step, vocab);
     const chosen = sequences.map((sequence, i) => {
       if (finished[i]) return padId;
       const row = i * vocab;
@@ -147,7 +147,7 @@ function best(
   return kept;
 }
 
-function beamSearch(
+async function beamSearch(
   decoding: Decoding,
   prompts: number[][],
   options: {
@@ -170,7 +170,7 @@ function beamSearch(
   const finished = prompts.map(() => new FinishedBeams(numBeams, lengthPenalty));
   const done = prompts.map(() => false);
   for (let t = 0; t < maxNewTokens && done.includes(false); t++) {
-    const logProbs = nextLogProbs(decoding, step, vocab);
+    const logProbs = await nextLogProbs(decoding, step, vocab);
     const nextRows: number[] = [];
     const nextTokens: number[] = [];
     const nextScores: number[] = [];
@@ -248,7 +248,11 @@ function beamSearch(
  * Generates continuations of a batch of prompts (token ids), left-padded into one batch, with a
  * key/value cache so each step runs only the new tokens.
  */
-export function generate(model: CausalLM, prompts: number[][], options: GenerationOptions): GenerationResult {
+export async function generate(
+  model: CausalLM,
+  prompts: number[][],
+  options: GenerationOptions,
+): Promise<GenerationResult> {
   if (prompts.length === 0) return { sequences: [], scores: [] };
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   const numBeams = options.numBeams ?? 1;
@@ -267,8 +271,8 @@ export function generate(model: CausalLM, prompts: number[][], options: Generati
   const decoding = openDecoding(model, rows, longest + options.maxNewTokens, options.hostDecoding ?? true);
   const settings = { maxNewTokens: options.maxNewTokens, vocab: model.config.vocabSize, eos, padId };
   try {
-    if (numBeams === 1) return greedy(decoding, prompts, settings);
-    return beamSearch(decoding, prompts, { ...settings, numBeams, lengthPenalty: options.lengthPenalty ?? 1 });
+    if (numBeams === 1) return await greedy(decoding, prompts, settings);
+    return await beamSearch(decoding, prompts, { ...settings, numBeams, lengthPenalty: options.lengthPenalty ?? 1 });
   } finally {
     decoding.dispose();
   }

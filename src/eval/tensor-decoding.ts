@@ -8,7 +8,7 @@ import { tidy } from '../nn/tidy';
 export function tensorDecoding(model: CausalLM): Decoding {
   let cache: KVCache | undefined;
   return {
-    next(step: DecodeStep): Float32Array {
+    async next(step: DecodeStep): Promise<Float32Array> {
       const out = tidy(() => {
         const rows = step.tokens.length;
         const time = step.tokens[0].length;
@@ -25,9 +25,11 @@ export function tensorDecoding(model: CausalLM): Decoding {
       disposeCache(cache);
       cache = out.cache;
       // One flat read: nested arrays of [rows, vocab] numbers cost more than the step itself.
-      const values = out.logProbs.dataSync() as Float32Array;
-      out.logProbs.dispose();
-      return values;
+      try {
+        return (await out.logProbs.data()) as Float32Array;
+      } finally {
+        out.logProbs.dispose();
+      }
     },
     reorder(order: number[]): void {
       if (cache === undefined) return;

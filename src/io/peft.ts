@@ -4,7 +4,6 @@ import * as path from 'path';
 import type { LoraPlan } from '../nas/elastic-plan';
 import type { SuperNetwork } from '../nas/super-network';
 import type { SubnetConfig } from '../nas/search-space';
-import { firstNonFinite } from '../train/finite';
 import { writeFileAtomic } from './atomic-write';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors';
 
@@ -79,6 +78,10 @@ export function readPeftAdapter(folder: string): PeftAdapter {
     if (!key.startsWith(PREFIX)) throw new AdapterError(`${file.path}: tensor '${key}' lacks the '${PREFIX}' prefix`);
     const name = key.slice(PREFIX.length);
     const { data, shape, dtype } = file.read(key);
+    // Checked on the file's values, before they go to a device that cannot be read back at once.
+    if (!(data as Float32Array).every(Number.isFinite)) {
+      throw new AdapterError(`${file.path}: '${name}' holds NaN or infinite values (a diverged run?)`);
+    }
     const tensor = tf.tensor(data, shape, dtype);
     const match = /^(.*)\.lora_([AB])(?:\.default)?\.weight$/.exec(name);
     if (match === null) {
@@ -106,15 +109,16 @@ export interface SaveAdapterOptions {
  * still scales by alpha / r_max (alpha' = alpha * r / r_max). Base widths are not part of an
  * adapter: a subnet's narrower base is exported as a compressed model.
  */
-export function saveAdapter(folder: string, network: SuperNetwork, options: SaveAdapterOptions): void {
+export async function saveAdapter(folder: string, network: SuperNetwork, options: SaveAdapterOptions): Promise<void> {
   const lora = network.plan.lora;
   if (lora === undefined) throw new AdapterError('the super-network has no LoRA adapters to save');
   const widths = options.subnet === undefined ? undefined : network.plan.widthsFor(options.subnet);
-  const tensors: Record<string, TensorToWrite> = {};
+  // The tensors to write, read back together once made (from a GPU too).
+  const toRead = new Map<string, tf.Tensor>();
   const rankPattern: Record<string, number> = {};
   const alphaPattern: Record<string, number> = {};
   const store = (name: string, tensor: tf.Tensor) => {
-    tensors[`${PREFIX}${name}`] = { shape: tensor.shape, data: tensor.dataSync() as Float32Array };
+    toRead.set(`${PREFIX}${name}`, tf.keep(tensor));
   };
   for (const [modulePath, layer] of network.layers) {
     if (layer.loraA !== undefined && layer.loraB !== undefined) {
@@ -132,7 +136,7 @@ export function saveAdapter(folder: string, network: SuperNetwork, options: Save
   for (const [modulePath, { weight, bias }] of network.savedModules) {
     // Kept input-major in lonas; PyTorch stores [out, in].
     tf.tidy(() => store(`${modulePath}.weight`, tf.transpose(weight)));
-    if (bias !== undefined) store(`${modulePath}.bias`, bias);
+    if (bias !== undefined) tf.tidy(() => store(`${modulePath}.bias`, tf.clone(bias)));
   }
   const config: AdapterConfigJson = {
     peft_type: 'LORA',
@@ -150,6 +154,14 @@ export function saveAdapter(folder: string, network: SuperNetwork, options: Save
     inference_mode: true,
     init_lora_weights: true,
   };
+  const tensors: Record<string, TensorToWrite> = {};
+  try {
+    for (const [name, tensor] of toRead) {
+      tensors[name] = { shape: tensor.shape, data: (await tensor.data()) as Float32Array };
+    }
+  } finally {
+    tf.dispose([...toRead.values()]);
+  }
   fs.mkdirSync(folder, { recursive: true });
   writeSafetensors(path.join(folder, ADAPTER_WEIGHTS_FILE), tensors, { format: 'pt' });
   writeFileAtomic(path.join(folder, ADAPTER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
@@ -172,9 +184,6 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
       }
       if (a === undefined || b === undefined)
         throw new AdapterError(`${where}: '${modulePath}' lacks lora_A or lora_B`);
-      if (firstNonFinite([a, b]) >= 0) {
-        throw new AdapterError(`${where}: '${modulePath}' holds NaN or infinite values (a diverged run?)`);
-      }
       const rank = a.shape[0];
       const declared = config.rank_pattern?.[modulePath] ?? config.r;
       if (rank !== declared) {
@@ -213,7 +222,6 @@ export function loadAdapter(folder: string, network: SuperNetwork): void {
       tf.dispose([newA, newB]);
     }
     for (const [name, tensor] of adapter.saved) {
-      if (firstNonFinite([tensor]) >= 0) throw new AdapterError(`${where}: '${name}' holds NaN or infinite values`);
       const [, modulePath, part] = /^(.*)\.(weight|bias)$/.exec(name) ?? [];
       const variable = network.savedModules.get(modulePath)?.[part as 'weight' | 'bias'];
       if (variable === undefined)

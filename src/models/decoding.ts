@@ -13,8 +13,8 @@ export interface DecodeStep {
  * next-token log-probabilities; the keys and values of earlier steps stay inside.
  */
 export interface Decoding {
-  /** The last position's log-probabilities, [rows * vocab] row-major. */
-  next(step: DecodeStep): Float32Array;
+  /** The last position's log-probabilities, [rows * vocab] row-major (read back from a GPU without blocking). */
+  next(step: DecodeStep): Promise<Float32Array>;
   /** Keeps the rows `order` names, in that order (beam search's survivors). */
   reorder(order: number[]): void;
   dispose(): void;

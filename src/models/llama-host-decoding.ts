@@ -75,7 +75,7 @@ export class LlamaHostDecoding implements Decoding {
     return Array.from({ length: layers }, () => new Float32Array(this.maxRows * kvHeads * this.capacity * headDim));
   }
 
-  next(step: DecodeStep): Float32Array {
+  async next(step: DecodeStep): Promise<Float32Array> {
     const { config, layers } = this.parts;
     const { hiddenSize: hidden, vocabSize: vocab, rmsNormEps: eps } = config;
     const rows = step.tokens.length;

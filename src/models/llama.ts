@@ -267,6 +267,7 @@ export class LlamaForCausalLM implements CausalLM {
 
   dispose(): void {
     this.kvHeadOfHead.dispose();
+    this.rotary.dispose();
     tf.dispose([
       this.embed.weight,
       this.norm.weight,

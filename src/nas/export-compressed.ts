@@ -22,12 +22,12 @@ const TOKENIZER_FILES = [
  * the cut shapes (`lonas_linear_shapes`) and the subnet (`lonas_subnet`). lonas loads it like
  * any model folder.
  */
-export function exportCompressedModel(
+export async function exportCompressedModel(
   folder: string,
   checkpoint: Checkpoint,
   network: SuperNetwork,
   subnet: SubnetConfig,
-): void {
+): Promise<void> {
   const widths = network.plan.widthsFor(subnet);
   const { architecture } = network.plan;
   const tensors: Record<string, TensorToWrite> = {};
@@ -43,7 +43,7 @@ export function exportCompressedModel(
     // A tied lm_head has no tensor of its own: leave it tied when nothing changes it.
     if (untouched && full && !checkpoint.weights.names().includes(names[0])) continue;
     if (!full) shapes[modulePath] = [active.outFeatures, active.inFeatures];
-    tf.tidy(() => {
+    const [merged, bias] = tf.tidy(() => {
       const { inFeatures, outFeatures, rank } = active;
       let weight = tf.slice(layer.base.weight, [0, 0], [inFeatures, outFeatures]);
       if (layer.loraA !== undefined && layer.loraB !== undefined && rank > 0) {
@@ -53,14 +53,15 @@ export function exportCompressedModel(
         );
         weight = tf.add(weight, tf.mul(delta, layer.scaling));
       }
-      tensors[names[0]] = { shape: [outFeatures, inFeatures], data: tf.transpose(weight).dataSync() as Float32Array };
-      if (layer.base.bias !== undefined) {
-        tensors[names[1]] = {
-          shape: [outFeatures],
-          data: tf.slice(layer.base.bias, 0, outFeatures).dataSync() as Float32Array,
-        };
-      }
+      return [
+        tf.transpose(weight),
+        layer.base.bias === undefined ? undefined : tf.slice(layer.base.bias, 0, outFeatures),
+      ];
     });
+    // Read back without blocking (a GPU's tensors too).
+    tensors[names[0]] = { shape: merged.shape, data: (await merged.data()) as Float32Array };
+    if (bias !== undefined) tensors[names[1]] = { shape: bias.shape, data: (await bias.data()) as Float32Array };
+    tf.dispose([merged, bias]);
   }
   for (const name of checkpoint.weights.names()) {
     if (linearNames.has(name) || linearNames.has(`${architecture.basePrefix}${name}`)) continue;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hostMemoryBackend } from '../backend/host-view';
 
 /** Keys and values a layer has seen so far, [batch, heads, time, headDim] each. */
 export interface LayerCache {
@@ -29,6 +30,16 @@ export function attentionBias(
   keyLength: number,
   causal: boolean,
 ): tf.Tensor4D {
+  if (!hostMemoryBackend() && attentionMask !== undefined) {
+    // A GPU's mask is not read back: the causal part is built here, the padding part on the device.
+    return tf.tidy(() => {
+      const padding = tf.mul(
+        tf.sub(1, tf.cast(tf.reshape(attentionMask, [batch, 1, 1, keyLength]), 'float32')),
+        MASKED,
+      );
+      return tf.minimum(attentionBias(undefined, 1, queryLength, keyLength, causal), padding) as tf.Tensor4D;
+    });
+  }
   const mask = attentionMask?.dataSync();
   const past = keyLength - queryLength;
   const values = new Float32Array(batch * queryLength * keyLength);

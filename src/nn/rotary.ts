@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hostMemoryBackend } from '../backend/host-view';
 
 /**
  * Rotary position embeddings in Hugging Face's layout: dimension j of a head rotates with
@@ -15,6 +16,8 @@ export class RotaryEmbedding {
    * element, which made them the costliest kernels of a LLaMA training step.
    */
   private readonly rotate: (x: tf.Tensor4D, positions: tf.Tensor2D) => tf.Tensor4D;
+  /** cos and sin as tensors, for backends whose tensors host code cannot read (made on first use). */
+  private tables?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
   constructor(
     readonly headDim: number,
@@ -69,6 +72,26 @@ export class RotaryEmbedding {
     return out;
   }
 
+  /**
+   * The same rotation in tfjs operations, for a GPU's tensors: the table rows of the positions,
+   * and rotate_half as a slice and a concat. Positions are checked where they are made (no read back).
+   */
+  private rotateOnDevice(x: tf.Tensor4D, positions: tf.Tensor2D): tf.Tensor4D {
+    const [batch, , time, headDim] = x.shape;
+    this.tables ??= {
+      cos: tf.keep(tf.tensor2d(this.cos, [this.maxPositions, headDim])),
+      sin: tf.keep(tf.tensor2d(this.sin, [this.maxPositions, headDim])),
+    };
+    const { cos, sin } = this.tables;
+    return tf.tidy(() => {
+      const rows = tf.reshape(positions, [batch * time]);
+      const at = (table: tf.Tensor2D) => tf.reshape(tf.gather(table, rows), [batch, 1, time, headDim]);
+      const half = headDim / 2;
+      const rotated = tf.concat([tf.neg(tf.slice(x, [0, 0, 0, half], -1)), tf.slice(x, 0, [-1, -1, -1, half])], 3);
+      return tf.add(tf.mul(x, at(cos)), tf.mul(rotated, at(sin)));
+    });
+  }
+
   /** Rotates x [batch, heads, time, headDim] by the positions [batch, time]. */
   apply(x: tf.Tensor4D, positionIds: tf.Tensor2D): tf.Tensor4D {
     const [batch, , time] = x.shape;
@@ -76,9 +99,16 @@ export class RotaryEmbedding {
     if (positionIds.shape[0] !== batch || positionIds.shape[1] !== time) {
       throw new Error(`rotary: position ids [${positionIds.shape}] do not match [batch ${batch}, time ${time}]`);
     }
+    if (!hostMemoryBackend()) return this.rotateOnDevice(x, positionIds);
     if (positionIds.dataSync().some((p) => p < 0 || p >= limit)) {
       throw new Error(`rotary: a position is outside [0, ${limit}) (max_position_embeddings)`);
     }
     return this.rotate(x, positionIds);
+  }
+
+  /** Frees the device tables, if any were made. */
+  dispose(): void {
+    if (this.tables !== undefined) tf.dispose([this.tables.cos, this.tables.sin]);
+    this.tables = undefined;
   }
 }

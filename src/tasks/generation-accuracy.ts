@@ -23,19 +23,19 @@ export interface GenerationSettings {
  * Accuracy by generation: each prompt is continued (beam search, as LoNAS's
  * GenerationConfig(num_beams=4)), the text after "### Response:" is judged by `judge`.
  */
-export function generationAccuracy(
+export async function generationAccuracy(
   model: CausalLM,
   tokenizer: TextTokenizer,
   samples: Array<{ prompt: string; instruction: string; answer: string }>,
   judge: (response: string, answer: string) => { pred: string; correct: boolean },
   settings: GenerationSettings,
-): { accuracy: number; results: SampleResult[] } {
+): Promise<{ accuracy: number; results: SampleResult[] }> {
   const results: SampleResult[] = [];
   for (let start = 0; start < samples.length; start += settings.batchSize) {
     const batch = samples.slice(start, start + settings.batchSize);
     const prompts = batch.map((s) => tokenizer.addSpecialTokens(tokenizer.tokenize(s.prompt)).ids);
     const limit = model.config.maxPositions - settings.maxNewTokens;
-    const { sequences } = generate(
+    const { sequences } = await generate(
       model,
       prompts.map((p) => p.slice(Math.max(0, p.length - limit))),
       { maxNewTokens: settings.maxNewTokens, numBeams: settings.numBeams },

@@ -105,7 +105,7 @@ export function glueTask(config: GlueTaskConfig): Task {
               tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, undefined, 'int32'),
             }),
           );
-          const rows = logits.arraySync();
+          const rows = await logits.array();
           logits.dispose();
           predictions.push(...rows.map((row) => (row.length === 1 ? row[0] : row.indexOf(Math.max(...row)))));
           progress?.(predictions.length);

@@ -84,12 +84,12 @@ export function llmTask(config: LlmTaskConfig): Task {
         progress: { role: string; dataset?: string },
       ) => {
         network.activate(subnet);
-        const results: ReturnType<typeof generationAccuracy>['results'] = [];
+        const results: Awaited<ReturnType<typeof generationAccuracy>>['results'] = [];
         for (let start = 0; start < samples.length; start += evalBatchSize) {
           await yieldToEventLoop();
           context.signal.throwIfAborted();
           const batch = samples.slice(start, start + evalBatchSize);
-          const scored = generationAccuracy(
+          const scored = await generationAccuracy(
             loaded.model,
             tokenizer,
             batch.map((r) => ({

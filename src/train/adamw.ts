@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sumAll } from '../nn/sum-all';
 
 /** transformers 4.31's `--optim` names for the two AdamW implementations it offers. */
 export type AdamWVariant = 'adamw_hf' | 'adamw_torch';
@@ -69,11 +70,15 @@ export class AdamW {
   }
 }
 
-/** Scales gradients so their global L2 norm is at most `maxNorm` (torch's clip_grad_norm_); returns the norm before. */
-export function clipByGlobalNorm(gradients: tf.Tensor[], maxNorm: number): { clipped: tf.Tensor[]; norm: number } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN(gradients.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+/** The gradients' global L2 norm, as a scalar (read back by the caller: awaited on a GPU). */
+export function globalNorm(gradients: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(sumAll(gradients.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/** Scales gradients of global L2 norm `norm` so that it is at most `maxNorm` (torch's clip_grad_norm_). */
+export function clipToNorm(gradients: tf.Tensor[], norm: number, maxNorm: number): tf.Tensor[] {
   // torch: clip_coef = max_norm / (total_norm + 1e-6), applied when below 1.
   const coefficient = maxNorm / (norm + 1e-6);
-  if (coefficient >= 1) return { clipped: gradients.map((g) => g.clone()), norm };
-  return { clipped: gradients.map((g) => tf.mul(g, coefficient)), norm };
+  if (coefficient >= 1) return gradients.map((g) => g.clone());
+  return gradients.map((g) => tf.mul(g, coefficient));
 }

@@ -22,17 +22,17 @@ export function latestCheckpoint(outputDir: string): string | undefined {
  * renamed into place only when complete, so a kill mid-write leaves the previous checkpoints
  * intact. Then only the newest `keep` checkpoints are kept.
  */
-export function writeCheckpoint(
+export async function writeCheckpoint(
   outputDir: string,
   globalStep: number,
-  fill: (folder: string) => void,
+  fill: (folder: string) => Promise<void>,
   keep?: number,
-): string {
+): Promise<string> {
   const final = path.join(outputDir, `checkpoint-${globalStep}`);
   const temporary = `${final}.partial-${process.pid}`;
   fs.rmSync(temporary, { recursive: true, force: true });
   fs.mkdirSync(temporary, { recursive: true });
-  fill(temporary);
+  await fill(temporary);
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(temporary, final);
   if (keep !== undefined && keep > 0) {

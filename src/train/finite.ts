@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readScalar } from '../backend/read-scalar';
+import { sumAll } from '../nn/sum-all';
 
 /** Training went non-finite: the run stops, and nothing non-finite is written. */
 export class DivergedError extends Error {
@@ -12,9 +14,11 @@ export class DivergedError extends Error {
  * The index of the first tensor holding a NaN or an infinity, or -1 when all are finite. One
  * reduction and one read-back cover them all; only a non-finite total looks tensor by tensor.
  */
-export function firstNonFinite(tensors: tf.Tensor[]): number {
+export async function firstNonFinite(tensors: tf.Tensor[]): Promise<number> {
   if (tensors.length === 0) return -1;
-  const total = tf.tidy(() => tf.addN(tensors.map((t) => tf.sum(tf.abs(t)))).dataSync()[0]);
-  if (Number.isFinite(total)) return -1;
-  return tensors.findIndex((t) => tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0] === 1));
+  if (Number.isFinite(await readScalar(tf.tidy(() => sumAll(tensors.map((t) => tf.sum(tf.abs(t)))))))) return -1;
+  for (const [i, t] of tensors.entries()) {
+    if ((await readScalar(tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(t)))))) === 1) return i;
+  }
+  return -1;
 }

@@ -1,9 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError, selectBackend, tensorflowPackages } from '../../src/backend';
 
-/** A module loader on which the native TensorFlow bindings are missing, whatever this machine has. */
+/** A module loader on which native TensorFlow and WebGPU are missing, whatever this machine has. */
 const withoutTensorflow = (name: string): unknown => {
-  if ((tensorflowPackages as readonly string[]).includes(name)) throw new Error(`Cannot find module '${name}'`);
+  if (
+    (tensorflowPackages as readonly string[]).includes(name) ||
+    name.includes('webgpu') ||
+    name.endsWith('dawn.node')
+  ) {
+    throw new Error(`Cannot find module '${name}'`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- stands in for selectBackend's own loader
   return require(name);
 };
@@ -44,8 +50,8 @@ describe('selectBackend', () => {
   });
 
   it('rejects an unknown backend name, listing the valid ones', async () => {
-    await expect(selectBackend({ env: { LONAS_BACKEND: 'webgpu' }, log: () => {} })).rejects.toThrow(
-      'LONAS_BACKEND=webgpu is not a backend: expected one of tensorflow, wasm, cpu or auto',
+    await expect(selectBackend({ env: { LONAS_BACKEND: 'vulkan' }, log: () => {} })).rejects.toThrow(
+      'LONAS_BACKEND=vulkan is not a backend: expected one of tensorflow, webgpu, wasm, cpu or auto',
     );
   });
 
@@ -54,6 +60,9 @@ describe('selectBackend', () => {
     const choice = await selectBackend({ env: {}, loadModule: withoutTensorflow, log: (l) => lines.push(l) });
     expect(choice.name).toBe('wasm');
     expect(lines[0]).toMatch(/backend wasm .*tensorflow unavailable \(@tensorflow\/tfjs-node-gpu: Cannot find module/);
+    expect(lines[0]).toMatch(
+      /webgpu unavailable \(the optional packages webgpu and @tensorflow\/tfjs-backend-webgpu: /,
+    );
   });
 
   describe('by the size of the run', () => {

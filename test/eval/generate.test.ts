@@ -78,14 +78,14 @@ function randomTable(seed: number, vocab: number): number[][] {
 describe('generate', () => {
   beforeAll(() => selectBackend({ requested: 'wasm', log: () => {} }));
 
-  it('finds the best sequence with beams where greedy does not', () => {
+  it('finds the best sequence with beams where greedy does not', async () => {
     // From 0: greedy takes 0 (0.6) into a flat state; 1 (0.4) leads to a near-certain chain.
     const model = MarkovLM.fromProbabilities([
       [0.6, 0.4],
       [0.01, 0.99],
     ]);
-    const greedy = generate(model, [[0]], { maxNewTokens: 3 });
-    const beams = generate(model, [[0]], { maxNewTokens: 3, numBeams: 4 });
+    const greedy = await generate(model, [[0]], { maxNewTokens: 3 });
+    const beams = await generate(model, [[0]], { maxNewTokens: 3, numBeams: 4 });
     const best = bruteForceBest(model, [0], 3, []);
     expect(greedy.sequences[0]).toEqual([0, 0, 0]);
     expect(beams.sequences[0]).toEqual(best.tokens);
@@ -93,27 +93,27 @@ describe('generate', () => {
     expect(beams.scores[0]).toBeCloseTo(best.score, 6);
   });
 
-  it.each([1, 2, 3, 4, 5])('returns the brute-force best beam on random tables (seed %i)', (seed) => {
+  it.each([1, 2, 3, 4, 5])('returns the brute-force best beam on random tables (seed %i)', async (seed) => {
     // Vocabulary 2, 4 steps, 8 beams: nothing is pruned, so beam search must find the optimum.
     const model = new MarkovLM(randomTable(seed, 2).map((row) => row.map(Math.log)));
-    const result = generate(model, [[0, 1]], { maxNewTokens: 4, numBeams: 8 });
+    const result = await generate(model, [[0, 1]], { maxNewTokens: 4, numBeams: 8 });
     const best = bruteForceBest(model, [0, 1], 4, []);
     expect(result.sequences[0]).toEqual(best.tokens);
     expect(result.scores[0]).toBeCloseTo(best.score, 6);
   });
 
-  it.each([11, 12, 13])('scores EOS-ended hypotheses as transformers does (seed %i)', (seed) => {
+  it.each([11, 12, 13])('scores EOS-ended hypotheses as transformers does (seed %i)', async (seed) => {
     const model = new MarkovLM(
       randomTable(seed, 3).map((row) => row.map(Math.log)),
       [2],
     );
-    const result = generate(model, [[0]], { maxNewTokens: 3, numBeams: 12 });
+    const result = await generate(model, [[0]], { maxNewTokens: 3, numBeams: 12 });
     const best = bruteForceBest(model, [0], 3, [2]);
     expect(result.sequences[0]).toEqual(best.tokens);
     expect(result.scores[0]).toBeCloseTo(best.score, 6);
   });
 
-  it('stops a greedy row at EOS and keeps the EOS', () => {
+  it('stops a greedy row at EOS and keeps the EOS', async () => {
     const model = MarkovLM.fromProbabilities(
       [
         [0.1, 0.8, 0.1],
@@ -122,10 +122,10 @@ describe('generate', () => {
       ],
       [2],
     );
-    expect(generate(model, [[0]], { maxNewTokens: 10 }).sequences[0]).toEqual([1, 2]);
+    expect((await generate(model, [[0]], { maxNewTokens: 10 })).sequences[0]).toEqual([1, 2]);
   });
 
-  it('refuses beams it cannot fill without ending every one', () => {
+  it('refuses beams it cannot fill without ending every one', async () => {
     const model = MarkovLM.fromProbabilities(
       [
         [0.1, 0.8, 0.1],
@@ -134,7 +134,7 @@ describe('generate', () => {
       ],
       [1, 2],
     );
-    expect(() => generate(model, [[0]], { maxNewTokens: 4, numBeams: 2 })).toThrow(
+    await expect(generate(model, [[0]], { maxNewTokens: 4, numBeams: 2 })).rejects.toThrow(
       'generate: 4 candidates hold fewer than 2 that do not end the sequence',
     );
   });
@@ -156,32 +156,40 @@ describe('generate', () => {
       return tokens.slice(prompt.length);
     }
 
-    it.each(['llama', 'bloom'] as const)('%s: one beam equals greedy, and both equal uncached decoding', (family) => {
-      const model = loadCausalLM(tiny.path(family));
-      const prompt = [1, 270, 275, 40];
-      const options = { maxNewTokens: 8, eosTokenIds: [] };
-      const greedy = generate(model, [prompt], options).sequences[0];
-      expect(generate(model, [prompt], { ...options, numBeams: 1 }).sequences[0]).toEqual(greedy);
-      expect(greedy).toEqual(naiveGreedy(model, prompt, 8));
-      model.dispose();
-    });
+    it.each(['llama', 'bloom'] as const)(
+      '%s: one beam equals greedy, and both equal uncached decoding',
+      async (family) => {
+        const model = loadCausalLM(tiny.path(family));
+        const prompt = [1, 270, 275, 40];
+        const options = { maxNewTokens: 8, eosTokenIds: [] };
+        const greedy = (await generate(model, [prompt], options)).sequences[0];
+        expect((await generate(model, [prompt], { ...options, numBeams: 1 })).sequences[0]).toEqual(greedy);
+        expect(greedy).toEqual(naiveGreedy(model, prompt, 8));
+        model.dispose();
+      },
+    );
 
-    it.each(['llama', 'bloom'] as const)('%s: a left-padded batch gives each prompt what it gets alone', (family) => {
-      const model = loadCausalLM(tiny.path(family));
-      const prompts = [
-        [1, 270],
-        [1, 275, 282, 100, 40],
-        [1, 7, 9],
-      ];
-      for (const numBeams of [1, 3]) {
-        const options = { maxNewTokens: 6, numBeams, eosTokenIds: [] };
-        const batched = generate(model, prompts, options).sequences;
-        expect(batched).toEqual(prompts.map((p) => generate(model, [p], options).sequences[0]));
-      }
-      model.dispose();
-    });
+    it.each(['llama', 'bloom'] as const)(
+      '%s: a left-padded batch gives each prompt what it gets alone',
+      async (family) => {
+        const model = loadCausalLM(tiny.path(family));
+        const prompts = [
+          [1, 270],
+          [1, 275, 282, 100, 40],
+          [1, 7, 9],
+        ];
+        for (const numBeams of [1, 3]) {
+          const options = { maxNewTokens: 6, numBeams, eosTokenIds: [] };
+          const batched = (await generate(model, prompts, options)).sequences;
+          const alone: number[][] = [];
+          for (const prompt of prompts) alone.push((await generate(model, [prompt], options)).sequences[0]);
+          expect(batched).toEqual(alone);
+        }
+        model.dispose();
+      },
+    );
 
-    it('keeps the tensor count flat across generated tokens', () => {
+    it('keeps the tensor count flat across generated tokens', async () => {
       const model = loadCausalLM(tiny.path('llama'));
       const counts: number[] = [];
       const spy: CausalLM = {
@@ -194,8 +202,8 @@ describe('generate', () => {
         dispose: () => model.dispose(),
       };
       const before = tf.memory().numTensors;
-      generate(spy, [[1, 270, 275]], { maxNewTokens: 12, eosTokenIds: [] });
-      generate(spy, [[1, 270, 275]], { maxNewTokens: 12, numBeams: 3, eosTokenIds: [] });
+      await generate(spy, [[1, 270, 275]], { maxNewTokens: 12, eosTokenIds: [] });
+      await generate(spy, [[1, 270, 275]], { maxNewTokens: 12, numBeams: 3, eosTokenIds: [] });
       expect(tf.memory().numTensors).toBe(before);
       // From the second step on, each step holds exactly the previous step's cache.
       const greedySteps = counts.slice(1, 12);
@@ -205,12 +213,12 @@ describe('generate', () => {
       model.dispose();
     });
 
-    it('refuses prompts longer than the model allows, and empty prompts', () => {
+    it('refuses prompts longer than the model allows, and empty prompts', async () => {
       const model = loadCausalLM(tiny.path('llama'));
-      expect(() => generate(model, [new Array(120).fill(5)], { maxNewTokens: 20 })).toThrow(
+      await expect(generate(model, [new Array(120).fill(5)], { maxNewTokens: 20 })).rejects.toThrow(
         "generate: a 120-token prompt plus 20 new tokens exceeds the model's 128 positions",
       );
-      expect(() => generate(model, [[]], { maxNewTokens: 2 })).toThrow('every prompt needs at least one token');
+      await expect(generate(model, [[]], { maxNewTokens: 2 })).rejects.toThrow('every prompt needs at least one token');
       model.dispose();
     });
   });

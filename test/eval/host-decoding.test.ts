@@ -60,7 +60,7 @@ describe('host decoding', () => {
       return { model: loaded.model, network };
     }
 
-    it('gives the sequences and scores of tfjs decoding: greedy and beams, padded prompts, reduced widths', () => {
+    it('gives the sequences and scores of tfjs decoding: greedy and beams, padded prompts, reduced widths', async () => {
       const { model, network } = elasticLlama();
       const prompts = [
         [1, 270],
@@ -77,8 +77,8 @@ describe('host decoding', () => {
         expect(model.hostDecoding?.(3, 16)).toBeDefined();
         for (const numBeams of [1, 3]) {
           const options = { maxNewTokens: 8, numBeams, eosTokenIds: [] };
-          const host = generate(model, prompts, options);
-          const tensors = generate(model, prompts, { ...options, hostDecoding: false });
+          const host = await generate(model, prompts, options);
+          const tensors = await generate(model, prompts, { ...options, hostDecoding: false });
           expect(host.sequences).toEqual(tensors.sequences);
           host.scores.forEach((score, i) => expect(score).toBeCloseTo(tensors.scores[i], 4));
         }
@@ -86,11 +86,11 @@ describe('host decoding', () => {
       model.dispose();
     });
 
-    it('creates no tensors', () => {
+    it('creates no tensors', async () => {
       const { model } = elasticLlama();
       const before = tf.memory().numTensors;
-      generate(model, [[1, 270, 275]], { maxNewTokens: 12, eosTokenIds: [] });
-      generate(model, [[1, 270, 275]], { maxNewTokens: 12, numBeams: 3, eosTokenIds: [] });
+      await generate(model, [[1, 270, 275]], { maxNewTokens: 12, eosTokenIds: [] });
+      await generate(model, [[1, 270, 275]], { maxNewTokens: 12, numBeams: 3, eosTokenIds: [] });
       expect(tf.memory().numTensors).toBe(before);
       model.dispose();
     });
@@ -111,9 +111,9 @@ describe('host decoding', () => {
       bloom.loaded.model.dispose();
     });
 
-    it('names a token outside the vocabulary', () => {
+    it('names a token outside the vocabulary', async () => {
       const { model } = elasticLlama();
-      expect(() => generate(model, [[1, 100000]], { maxNewTokens: 2 })).toThrow(
+      await expect(generate(model, [[1, 100000]], { maxNewTokens: 2 })).rejects.toThrow(
         /token id 100000 is outside the vocabulary \[0, \d+\)/,
       );
       model.dispose();

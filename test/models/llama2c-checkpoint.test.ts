@@ -57,10 +57,10 @@ describeWithSharedData(
       model.dispose();
     });
 
-    it.each([true, false])('generates the reference 200 greedy tokens (host decoding %s)', (hostDecoding) => {
+    it.each([true, false])('generates the reference 200 greedy tokens (host decoding %s)', async (hostDecoding) => {
       const golden = JSON.parse(fs.readFileSync(sharedData('models/stories260K/golden_greedy200.json'), 'utf8'));
       const model = loadCausalLM(sharedData('models/stories260K/stories260K.bin'));
-      const { sequences } = generate(model, [[1]], { maxNewTokens: 200, eosTokenIds: [], hostDecoding });
+      const { sequences } = await generate(model, [[1]], { maxNewTokens: 200, eosTokenIds: [], hostDecoding });
       expect(sequences[0]).toEqual(golden.generated_ids);
       model.dispose();
     });

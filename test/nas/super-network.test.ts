@@ -110,7 +110,7 @@ describe('the elastic super-network', () => {
 
   it.each(['llama', 'bloom', 'bert'] as Family[])(
     '%s: at random subnets equals the exported compressed model',
-    (family) => {
+    async (family) => {
       const { loaded, network } = superNetwork(family);
       const random = new SeededRandom(3);
       const subnets = [
@@ -119,14 +119,14 @@ describe('the elastic super-network', () => {
         network.plan.space.sample(random),
         network.plan.space.sample(random),
       ];
-      subnets.forEach((subnet, i) => {
+      for (const [i, subnet] of subnets.entries()) {
         network.activate(subnet);
         const folder = path.join(tiny.folder, `${family}-compressed-${i}`);
-        exportCompressedModel(folder, openCheckpoint(tiny.path(family)), network, subnet);
+        await exportCompressedModel(folder, openCheckpoint(tiny.path(family)), network, subnet);
         const compressed = loadModel(folder);
         expect(relativeDiff(logits(loaded), logits(compressed))).toBeLessThan(1e-5);
         compressed.model.dispose();
-      });
+      }
       // The compressed model really is smaller.
       const minimal = JSON.parse(
         fs.readFileSync(path.join(tiny.folder, `${family}-compressed-0`, 'config.json'), 'utf8'),
@@ -137,13 +137,13 @@ describe('the elastic super-network', () => {
 
   it.each(['llama', 'bert'] as Family[])(
     '%s: a sub-adapter saved for a subnet and loaded back gives identical outputs',
-    (family) => {
+    async (family) => {
       const { loaded, network } = superNetwork(family, 5);
       const subnet: SubnetConfig = network.plan.space.minimal();
       network.activate(subnet);
       const expected = logits(loaded);
       const folder = path.join(tiny.folder, `${family}-sub-adapter`);
-      saveAdapter(folder, network, {
+      await saveAdapter(folder, network, {
         baseModel: tiny.path(family),
         taskType: family === 'bert' ? 'SEQ_CLS' : 'CAUSAL_LM',
         subnet,
@@ -162,10 +162,10 @@ describe('the elastic super-network', () => {
     },
   );
 
-  it('saves and reloads the full super-adapter, modules to save included', () => {
+  it('saves and reloads the full super-adapter, modules to save included', async () => {
     const { loaded, network } = superNetwork('bert', 5);
     const folder = path.join(tiny.folder, 'bert-super-adapter');
-    saveAdapter(folder, network, { baseModel: 'tiny-bert', taskType: 'SEQ_CLS' });
+    await saveAdapter(folder, network, { baseModel: 'tiny-bert', taskType: 'SEQ_CLS' });
     const adapter = readPeftAdapter(folder);
     expect(adapter.config).toMatchObject({
       peft_type: 'LORA',

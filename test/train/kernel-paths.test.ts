@@ -1,16 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchMatMul, GatherV2, Identity } from '@tensorflow/tfjs-core';
-import * as path from 'path';
 import { selectBackend } from '../../src/backend';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import { withKernel, withStockKernelsFor } from '../../src/backend/kernels/register-kernel-patches';
 import { wasmBatchMatMulConfig } from '../../src/backend/kernels/wasm-batch-matmul';
-import { openCheckpoint } from '../../src/models/checkpoint';
-import { readNasConfig } from '../../src/nas/nas-config';
-import { openSuperNetwork } from '../../src/nas/open-super-network';
-import { collate } from '../../src/train/batches';
-import { taskLoss } from '../../src/train/task-loss';
-import { SeededRandom } from '../../src/util/seeded-random';
+import { seededLoraStep } from '../support/seeded-lora-step';
 import { makeTinyCheckpoints } from '../support/tiny-checkpoints';
 
 /** The loss and the gradient of every trainable variable, as plain numbers. */
@@ -25,22 +19,7 @@ describe('training numbers do not depend on the kernel path', () => {
 
   for (const family of ['llama', 'bert'] as const) {
     it(`${family}: losses and gradients on OpenBLAS and lonas's GEMM equal tfjs's stock kernels to 1e-5`, () => {
-      const config = readNasConfig(path.join(__dirname, '..', '..', 'configs', 'tiny', `${family}.json`));
-      const { loaded, network } = openSuperNetwork(openCheckpoint(tiny.path(family)), config, { seed: 3 });
-      network.activate(network.plan.space.heuristic());
-      const random = new SeededRandom(5);
-      const variables = network.trainableVariables();
-      // LoRA B starts at zero, which would leave every A gradient zero: give both values.
-      for (const v of variables) v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', random.below(1e6)));
-      const vocab = loaded.model.config.vocabSize;
-      const batch = collate(
-        Array.from({ length: 3 }, (_, i) => ({
-          inputIds: Array.from({ length: 9 + i }, () => 3 + random.below(vocab - 3)),
-          label: i % 3,
-        })),
-        { padTokenId: 0, paddingSide: family === 'bert' ? 'right' : 'left' },
-      );
-      const loss = taskLoss(loaded);
+      const { loaded, variables, batch, loss } = seededLoraStep(family, tiny.path(family));
       const measure = (): LossAndGradients => {
         const { value, grads } = tf.variableGrads(() => loss(batch), variables);
         const result = {

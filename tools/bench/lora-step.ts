@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LoadedModel } from '../../src/models/registry';
 import type { SuperNetwork } from '../../src/nas/super-network';
-import { AdamW, clipByGlobalNorm, torchAdamW } from '../../src/train/adamw';
+import { readScalar } from '../../src/backend/read-scalar';
+import { AdamW, clipToNorm, globalNorm, torchAdamW } from '../../src/train/adamw';
 import { collate, type MicroBatch } from '../../src/train/batches';
 import { taskLoss } from '../../src/train/task-loss';
 import { SeededRandom } from '../../src/util/seeded-random';
@@ -15,7 +16,7 @@ export function loraTrainStep(
   loaded: LoadedModel,
   network: SuperNetwork,
   shape: { batch: number; length: number; vocab: number },
-): { step: () => tf.Scalar; batch: MicroBatch; dispose: () => void } {
+): { step: () => Promise<number>; batch: MicroBatch; dispose: () => void } {
   const variables = network.trainableVariables();
   const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: 0 });
   const random = new SeededRandom(1);
@@ -25,14 +26,14 @@ export function loraTrainStep(
   }));
   const batch = collate(rows, { padTokenId: 0, paddingSide: 'right' });
   const loss = taskLoss(loaded);
-  const step = () => {
+  // Its reads are awaited, as the trainer's are, so it runs on a GPU too; it resolves to the loss.
+  const step = async () => {
     const { value, grads } = tf.variableGrads(() => loss(batch), variables);
-    const { clipped } = clipByGlobalNorm(
-      variables.map((v) => grads[v.name]),
-      1,
-    );
+    const gradients = variables.map((v) => grads[v.name]);
+    const clipped = clipToNorm(gradients, await readScalar(globalNorm(gradients)), 1);
     optimizer.apply(clipped, 1e-4);
-    return value;
+    tf.dispose([...gradients, ...clipped]);
+    return readScalar(value);
   };
   return { step, batch, dispose: () => optimizer.dispose() };
 }

@@ -36,6 +36,24 @@ export function timeInterleaved(bodies: TensorWork[], runs: number, warmup = 2):
   return times.map((t) => ({ median_ms: Number(median(t).toFixed(3)), runs }));
 }
 
+/** Median wall times of async tasks (work that awaits its reads), interleaved as timeInterleaved's bodies. */
+export async function timeTasksInterleaved(
+  tasks: Array<() => Promise<unknown>>,
+  runs: number,
+  warmup = 2,
+): Promise<Timing[]> {
+  const timeTask = async (task: () => Promise<unknown>) => {
+    const start = performance.now();
+    await task();
+    return performance.now() - start;
+  };
+  for (let i = 0; i < warmup; i++) for (const task of tasks) await timeTask(task);
+  const times = tasks.map((): number[] => []);
+  for (let round = 0; round < runs; round++)
+    for (const [i, task] of tasks.entries()) times[i].push(await timeTask(task));
+  return times.map((t) => ({ median_ms: Number(median(t).toFixed(3)), runs }));
+}
+
 /** Median wall time of `body` over `runs` runs after `warmup` untimed ones. */
 export function timeMedian(body: TensorWork, runs: number, warmup = 2): Timing {
   return timeInterleaved([body], runs, warmup)[0];

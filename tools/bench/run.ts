@@ -3,6 +3,7 @@
  * per measurement, with medians over repeated runs. Not tests: numbers, to compare and record.
  */
 import { generationBenchmark } from './benchmarks/generation';
+import { gpuBenchmark } from './benchmarks/gpu';
 import { matmulBenchmark } from './benchmarks/matmul';
 import { scaleBenchmark } from './benchmarks/scale';
 import { searchBenchmark } from './benchmarks/search';
@@ -18,6 +19,7 @@ const benchmarks: Benchmark[] = [
   generationBenchmark,
   searchBenchmark,
   scaleBenchmark,
+  gpuBenchmark,
 ];
 
 async function main(names: string[]): Promise<void> {

@@ -11,7 +11,7 @@ import { defaultLora, fixedNetworkConfig } from '../../src/nas/nas-config';
 import { openSuperNetwork } from '../../src/nas/open-super-network';
 import { errorMessage } from '../../src/util/error-message';
 import { loraTrainStep } from './lora-step';
-import { timeMedian } from './measure';
+import { timeTasksInterleaved } from './measure';
 import { randomLlama, type LlamaSizes } from './random-llama';
 
 export interface ScaleSettings extends LlamaSizes {
@@ -23,6 +23,8 @@ export interface ScaleSettings extends LlamaSizes {
   prompt: number;
   newTokens: number;
   threads: number;
+  /** The backend to ask for; default: chosen by the run's size, as every run does. */
+  backend?: string;
 }
 
 async function main(settings: ScaleSettings): Promise<void> {
@@ -36,19 +38,20 @@ async function main(settings: ScaleSettings): Promise<void> {
     lora,
   });
   let startup = '';
-  const choice = await selectBackend({ memory, log: (line) => (startup = line) });
+  const choice = await selectBackend({ requested: settings.backend, memory, log: (line) => (startup = line) });
   blasAddon().addon?.setThreads(settings.threads);
   const { loaded, network } = openSuperNetwork(checkpoint, fixedNetworkConfig('bench scale'), { lora });
   if (loaded.kind !== 'causal-lm') throw new Error('expected a causal LM');
   const training = loraTrainStep(loaded, network, settings);
-  const step = timeMedian(training.step, settings.steps, settings.warmup);
+  const [step] = await timeTasksInterleaved([training.step], settings.steps, settings.warmup);
   const prompt = training.batch.inputIds[0].slice(0, settings.prompt);
   const start = performance.now();
-  generate(loaded.model, [prompt], { maxNewTokens: settings.newTokens, eosTokenIds: [] });
+  await generate(loaded.model, [prompt], { maxNewTokens: settings.newTokens, eosTokenIds: [] });
   const generateSeconds = (performance.now() - start) / 1000;
   training.dispose();
   const result = {
     backend: choice.name,
+    adapter: choice.adapter ?? null,
     startup,
     estimate_bytes: memory.total,
     train_step_ms: step.median_ms,

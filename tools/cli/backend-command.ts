@@ -11,7 +11,8 @@ export const backendCommand: Command = {
     `  --backend NAME  one of ${backendNames.join(', ')}, or auto (default: $LONAS_BACKEND, else auto)`,
     '  --json          print the choice as one JSON object',
     '',
-    'Automatic order: tensorflow (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), wasm, cpu.',
+    'Automatic order: tensorflow (@tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node), webgpu on a hardware',
+    'adapter (a software one, such as lavapipe, only when asked for), wasm, cpu.',
   ].join('\n'),
   async run(args) {
     let values;

@@ -19,7 +19,7 @@ Writes one subnetwork of a trained super-adapter:
   --lora_weights DIR         the super-adapter (adapter_config.json + adapter_model.safetensors)
   --subnet S                 max, min, heuristic, a JSON file or inline JSON
   --output_dir DIR           where to write
-  --backend NAME             tensorflow, wasm, cpu or auto
+  --backend NAME             tensorflow, webgpu, wasm, cpu or auto
 ${loraFlagsUsage}`;
 
 export const exportCommand: Command = {
@@ -47,8 +47,8 @@ export const exportCommand: Command = {
     const subnet = parseSubnet(values.subnet, network.plan.space);
     network.activate(subnet);
     const taskType = loaded.kind === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS';
-    saveAdapter(`${output}/adapter`, network, { baseModel: model, taskType, subnet });
-    exportCompressedModel(`${output}/compressed`, checkpoint, network, subnet);
+    await saveAdapter(`${output}/adapter`, network, { baseModel: model, taskType, subnet });
+    await exportCompressedModel(`${output}/compressed`, checkpoint, network, subnet);
     process.stdout.write(`wrote ${output}/adapter and ${output}/compressed\n`);
     loaded.model.dispose();
     return 0;

@@ -15,7 +15,7 @@ const usage = `usage: lonas generate --model <HF folder | llama2.c .bin> [option
   --max_new_tokens N    how many tokens to generate at most (default 32)
   --num_beams N         1 for greedy decoding, more for beam search (default 1)
   --json                print {"ids": [...], "text": "..."} instead of the text
-  --backend NAME        tensorflow, wasm, cpu or auto (default: $LONAS_BACKEND, else auto)`;
+  --backend NAME        tensorflow, webgpu, wasm, cpu or auto (default: $LONAS_BACKEND, else auto)`;
 
 function positiveInteger(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -68,7 +68,7 @@ export const generateCommand: Command = {
       );
     }
     const tokenizerEos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
-    const { sequences } = generate(model, [prompt], {
+    const { sequences } = await generate(model, [prompt], {
       maxNewTokens,
       numBeams,
       eosTokenIds: model.config.eosTokenIds.length > 0 ? model.config.eosTokenIds : tokenizerEos,

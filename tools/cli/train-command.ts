@@ -25,7 +25,7 @@ Trains a LoNAS super-adapter on a plain text file (JSON array or JSON lines of s
   --resume                           continue from the newest checkpoint in --output_dir
   --overwrite_output_dir             replace a training run found in --output_dir (else it is refused)
   --events                           print every event as a JSON line on stdout
-  --backend NAME                     tensorflow, wasm, cpu or auto
+  --backend NAME                     tensorflow, webgpu, wasm, cpu or auto
   --plugin FILE                      a module defining samplers (repeatable; also lonas.plugins)
 ${liveFlagsUsage}
 ${loraFlagsUsage}

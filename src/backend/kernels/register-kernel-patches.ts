@@ -84,16 +84,26 @@ export function unregisterKernelPatches(backendName: string): void {
   }
 }
 
+/** Runs `body`, then `restore`: once its promise settles, where it returns one (async work awaits reads). */
+function thenRestore<T>(body: () => T, restore: () => void): T {
+  let result: T;
+  try {
+    result = body();
+  } catch (error) {
+    restore();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
+}
+
 /** Runs `body` on tfjs's stock kernels, for comparisons in tests and benchmarks. */
 export function withStockKernels<T>(backendName: string, body: () => T): T {
   const patched = (kernelPatches[backendName] ?? []).some((p) => getKernel(p.kernelName, backendName) === p);
   if (!patched) return body();
   unregisterKernelPatches(backendName);
-  try {
-    return body();
-  } finally {
-    registerKernelPatches(backendName);
-  }
+  return thenRestore(body, () => registerKernelPatches(backendName));
 }
 
 /** Runs `body` with `config` as its kernel on its backend, then puts back the kernel it displaced. */
@@ -101,12 +111,10 @@ export function withKernel<T>(config: KernelConfig, body: () => T): T {
   const previous = getKernel(config.kernelName, config.backendName);
   if (previous !== undefined) unregisterKernel(config.kernelName, config.backendName);
   registerKernel(config);
-  try {
-    return body();
-  } finally {
+  return thenRestore(body, () => {
     unregisterKernel(config.kernelName, config.backendName);
     if (previous !== undefined) registerKernel(previous);
-  }
+  });
 }
 
 /** Runs `body` on tfjs's own kernels for `kernelNames` only; lonas's other patches stay. */

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,7 +11,7 @@ import { llamaCheckpoint, writeCheckpointFolder, type LlamaShape } from '../../t
 import { writeLlama2c, writeLlama2cTokenizer } from '../../tiny-checkpoints/llama2c';
 import { llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
 import { runWithThreads } from '../child-processes';
-import { ratio, timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
+import { ratio, timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
 /** llama2.c's stories260K and stories15M shapes. */
 const shapes: Array<{ name: string; shape: LlamaShape }> = [
@@ -115,31 +114,22 @@ async function* benchShape(name: string, shape: LlamaShape): AsyncGenerator<Benc
     const taskPrompts = Array.from({ length: SETTINGS.taskPrompts }, () => tokens(low + random.below(high - low + 1)));
     const model = loadCausalLM(hfFolder);
     const params = [...model.linears.entries()].reduce((n, [, l]) => n + l.inFeatures * l.outFeatures, 0);
-    const greedy = (hostDecoding: boolean) =>
-      generate(model, [greedyPrompt], { maxNewTokens: SETTINGS.newTokens, eosTokenIds: [], hostDecoding }).sequences[0];
-    const task = () => {
+    const greedy = async (hostDecoding: boolean) =>
+      (await generate(model, [greedyPrompt], { maxNewTokens: SETTINGS.newTokens, eosTokenIds: [], hostDecoding }))
+        .sequences[0];
+    const task = async () => {
       const out: number[][] = [];
       for (let i = 0; i < taskPrompts.length; i += SETTINGS.evalBatch) {
         const batch = taskPrompts.slice(i, i + SETTINGS.evalBatch);
-        out.push(
-          ...generate(model, batch, { maxNewTokens: SETTINGS.taskNewTokens, numBeams: SETTINGS.beams, eosTokenIds: [] })
-            .sequences,
-        );
+        const settings = { maxNewTokens: SETTINGS.taskNewTokens, numBeams: SETTINGS.beams, eosTokenIds: [] };
+        out.push(...(await generate(model, batch, settings)).sequences);
       }
       return out;
     };
-    const scalar = (body: () => unknown) => () => {
-      body();
-      return tf.scalar(0);
-    };
-    const [host, tensors] = timeInterleaved(
-      [scalar(() => greedy(true)), scalar(() => greedy(false))],
-      SETTINGS.runs,
-      1,
-    );
-    const [taskTiming] = timeInterleaved([scalar(task)], SETTINGS.runs, 1);
-    const hostIds = greedy(true);
-    const taskIds = task();
+    const [host, tensors] = await timeTasksInterleaved([() => greedy(true), () => greedy(false)], SETTINGS.runs, 1);
+    const [taskTiming] = await timeTasksInterleaved([task], SETTINGS.runs, 1);
+    const hostIds = await greedy(true);
+    const taskIds = await task();
     const record: BenchRecord = {
       bench: 'generation',
       shape: name,
@@ -147,7 +137,7 @@ async function* benchShape(name: string, shape: LlamaShape): AsyncGenerator<Benc
       threads,
       greedy_tokens_per_s: Number(((1000 * SETTINGS.newTokens) / host.median_ms).toFixed(1)),
       tfjs_greedy_tokens_per_s: Number(((1000 * SETTINGS.newTokens) / tensors.median_ms).toFixed(1)),
-      outputs_match_tfjs: JSON.stringify(hostIds) === JSON.stringify(greedy(false)),
+      outputs_match_tfjs: JSON.stringify(hostIds) === JSON.stringify(await greedy(false)),
       task_prompts_per_s: Number(((1000 * SETTINGS.taskPrompts) / taskTiming.median_ms).toFixed(2)),
     };
     model.dispose();

@@ -165,7 +165,7 @@ export const searchBenchmark: Benchmark = {
         try {
           redis = await startLocalRedis();
           const identity = await modelIdentity(config.model, config.tokenizer);
-          queueSetup = prepareSetup(config, network, opened.adapterTaskType, objective.records, identity);
+          queueSetup = await prepareSetup(config, network, opened.adapterTaskType, objective.records, identity);
         } catch (error) {
           queueError = `the queue setups could not start: ${errorMessage(error)}`;
         }

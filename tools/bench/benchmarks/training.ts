@@ -23,7 +23,7 @@ import {
 } from '../../tiny-checkpoints/make';
 import { bertTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
 import { loraTrainStep } from '../lora-step';
-import { timeInterleaved, type BenchRecord, type Benchmark } from '../measure';
+import { timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
 interface Shape {
   name: string;
@@ -122,15 +122,21 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
     const loss = taskLoss(loaded);
     const inference =
       loaded.kind === 'causal-lm'
-        ? () => {
-            const prompt = batch.inputIds[0].slice(0, SETTINGS.prompt);
-            generate(loaded.model, [prompt], { maxNewTokens: SETTINGS.newTokens, numBeams: 1 });
-            return tf.scalar(0);
-          }
-        : () => loss(batch);
+        ? () =>
+            generate(loaded.model, [batch.inputIds[0].slice(0, SETTINGS.prompt)], {
+              maxNewTokens: SETTINGS.newTokens,
+              numBeams: 1,
+            })
+        : async () => {
+            const value = tf.tidy(() => loss(batch));
+            await value.data();
+            value.dispose();
+          };
     const torch = pytorchTimings(folder, shape);
     for (const [name, run] of paths()) {
-      const [step, infer] = run(() => timeInterleaved([trainStep, inference], SETTINGS.steps, SETTINGS.warmup));
+      const [step, infer] = await run(() =>
+        timeTasksInterleaved([trainStep, inference], SETTINGS.steps, SETTINGS.warmup),
+      );
       const record: BenchRecord = {
         bench: 'training',
         shape: shape.name,
