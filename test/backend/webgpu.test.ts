@@ -94,7 +94,7 @@ describeUnless(webgpuMissing(), 'the webgpu backend', () => {
     expect(held()).toEqual(withoutModel);
   });
 
-  it('runs lonas commonsense --do_train --do_test --do_search on a tiny LLaMA', async () => {
+  it('runs lonas commonsense --do_train --do_test --do_search, then lonas export, on a tiny LLaMA', async () => {
     const records = evenRecords(8);
     const train = path.join(tiny.folder, 'train.json');
     fs.writeFileSync(train, JSON.stringify(records));
@@ -117,6 +117,13 @@ describeUnless(webgpuMissing(), 'the webgpu backend', () => {
     expect(code).toBe(0);
     for (const file of ['adapter_model.safetensors', 'test_results.json', 'search_summary.json', 'best_subnet.json'])
       expect(fs.existsSync(path.join(out, file))).toBe(true);
+    const exported = await cli([
+      'export',
+      ...['--model_name_or_path', tiny.path('llama'), '--nncf_config', nncf, '--lora_weights', out],
+      ...['--output_dir', path.join(tiny.folder, 'exported'), '--backend', 'webgpu'],
+    ]);
+    expect(exported.code).toBe(0);
+    expect(fs.existsSync(path.join(tiny.folder, 'exported', 'compressed', 'model.safetensors'))).toBe(true);
   });
 
   it("refuses a run whose largest tensor is past one buffer binding, naming the tensor and the adapter's limit", async () => {

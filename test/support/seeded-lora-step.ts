@@ -9,8 +9,9 @@ import { taskLoss } from '../../src/train/task-loss';
 import { SeededRandom } from '../../src/util/seeded-random';
 
 /**
- * The tiny `family` super-network (from `folder`) on its heuristic, narrowed subnet, with seeded
- * adapter values and a seeded batch of 3 uneven rows: the same numbers on every backend and kernel path.
+ * The tiny `family` super-network (from `folder`) on its heuristic, narrowed subnet, training as a
+ * run does (dropout on, with seeded masks), with seeded adapter values and a seeded batch of 3
+ * uneven rows: the same numbers on every backend and kernel path.
  */
 export function seededLoraStep(
   family: 'llama' | 'bert' | 'bloom',
@@ -19,6 +20,7 @@ export function seededLoraStep(
   const config = readNasConfig(path.join(__dirname, '..', '..', 'configs', 'tiny', `${family}.json`));
   const { loaded, network } = openSuperNetwork(openCheckpoint(folder), config, { seed: 3 });
   network.activate(network.plan.space.heuristic());
+  network.setDropoutSeeds(() => 11);
   const random = new SeededRandom(5);
   const variables = network.trainableVariables();
   // LoRA B starts at zero, which would leave every A gradient zero: give both values.
