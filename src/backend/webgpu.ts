@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
 import * as path from 'path';
 
 /** The WebGPU adapter a run uses, as the start-up line and `lonas backend --json` report it. */
@@ -52,6 +53,29 @@ export const describeAdapter = (adapter: WebGpuAdapter) =>
   `storage bindings up to ${(adapter.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB, ` +
   `buffers up to ${(adapter.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB`;
 
+/**
+ * Why there is no Vulkan driver to open, on Linux: the loader's driver files (ICDs), by the
+ * environment or in the standard folders. Checked before Dawn loads: without one, Dawn finds no
+ * adapter and prints native errors on stderr.
+ */
+function vulkanDriverMissing(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const named = (process.env.VK_DRIVER_FILES ?? process.env.VK_ICD_FILENAMES)?.split(':').filter(Boolean);
+  if (named !== undefined) {
+    return named.some((file) => fs.existsSync(file)) ? undefined : `no Vulkan driver (${named.join(':')} is absent)`;
+  }
+  const folders = [
+    ...(process.env.XDG_DATA_DIRS ?? '/usr/local/share:/usr/share').split(':').filter(Boolean),
+    '/etc',
+  ].map((folder) => path.join(folder, 'vulkan', 'icd.d'));
+  const found = folders.some(
+    (folder) => fs.existsSync(folder) && fs.readdirSync(folder).some((f) => f.endsWith('.json')),
+  );
+  return found
+    ? undefined
+    : "no Vulkan driver (no ICD file in /usr/share/vulkan/icd.d: a GPU vendor's, or Mesa 25's lavapipe from bookworm-backports)";
+}
+
 /** A software adapter only when asked for by name. */
 const judged = (adapter: WebGpuAdapter, allowSoftware: boolean): WebGpuAttempt =>
   adapter.software && !allowSoftware
@@ -83,6 +107,8 @@ export async function openWebGpu(
       detail: `the optional packages webgpu and @tensorflow/tfjs-backend-webgpu: ${firstLine(error)}`,
     };
   }
+  const noDriver = vulkanDriverMissing();
+  if (noDriver !== undefined) return { ok: false, detail: noDriver };
   let adapter: Adapter | null;
   const gpu = dawn.create([]);
   try {
