@@ -3,7 +3,7 @@ import * as t from 'io-ts';
 import { decode } from '../src/config/decode';
 import type { SearchSpace } from '../src/nas/search-space';
 import type { SearchStrategy } from '../src/search/strategy';
-import { ExperimentError } from '../src/tasks/task';
+import { ExperimentError } from '../src/util/experiment-error';
 import type { SamplerLogic } from './samplers/sampler';
 
 /** What a search strategy is created with. */

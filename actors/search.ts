@@ -2,13 +2,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Observer } from 'rxjs';
 import { subnetRecord, type FrontPoint, type LonasEvent } from '../src/events';
+import type { SearchResult } from '../src/search/search-result';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SearchSpace, SubnetConfig } from '../src/nas/search-space';
 import { hypervolume2d } from '../src/search/hypervolume';
 import { csvRow, geneTuple, progressionRow, readCacheCsv } from '../src/search/nncf-files';
 import { paretoFront } from '../src/search/pareto';
 import { from, lastValueFrom, tap } from 'rxjs';
-import type { Candidate, EvaluatorPool } from './evaluator-pool';
+import type { Candidate, EvaluatorPool } from './evaluators/evaluator-pool';
 import { renderProgression } from '../src/search/progression-plot';
 import { checkAsked, spaceSize, type SearchStrategy } from '../src/search/strategy';
 import { settleOrAbort } from '../src/util/settle-or-abort';
@@ -44,16 +45,6 @@ export interface SearchInput {
   /** Measurements taken before the search (e.g. val_heuristic_accuracy), recorded in search_summary.json. */
   before?: Record<string, number>;
   events?: Partial<Observer<LonasEvent>>;
-}
-
-export interface SearchResult {
-  best: FrontPoint;
-  meetsReference: boolean;
-  front: FrontPoint[];
-  hypervolumes: number[];
-  evaluated: number;
-  /** Candidates evaluated in this run (the rest came from the cache). */
-  computed: number;
 }
 
 /**

@@ -4,8 +4,9 @@ import * as path from 'path';
 import type { Observer } from 'rxjs';
 import { createActor, type Snapshot } from 'xstate';
 import { subnetRecord, type LonasEvent } from '../src/events';
+import type { TrainResult } from '../src/train/train-result';
 import { yieldToEventLoop } from '../src/util/yield-to-event-loop';
-import { loadAdapter, saveAdapter, type SaveAdapterOptions } from '../src/io/peft';
+import { loadAdapter, saveAdapter, type SaveAdapterOptions } from '../src/nas/peft-adapter';
 import { SafetensorsFile, writeSafetensors } from '../src/io/safetensors';
 import { writeFileAtomic } from '../src/io/atomic-write';
 import type { SuperNetwork } from '../src/nas/super-network';
@@ -56,13 +57,6 @@ export interface TrainerInput {
   /** Set by a SIGINT/SIGTERM handler: checkpoint after the current micro-step and stop. */
   stop?: { requested: boolean };
   events?: Partial<Observer<LonasEvent>>;
-}
-
-export interface TrainResult {
-  epochs: number;
-  globalSteps: number;
-  interrupted: boolean;
-  losses: number[];
 }
 
 /** Checkpoints kept when no save_total_limit is given (transformers keeps them all). */

@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
-import type { TrainResult } from '../actors/trainer';
-import type { SearchResult } from '../actors/search';
+import type { TrainResult } from '../src/train/train-result';
+import type { SearchResult } from '../src/search/search-result';
 import { errorMessage } from '../src/util/error-message';
 
 /** Which phases run, as the original scripts' --do_train, --do_eval, --do_test and --do_search say. */

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../src/backend';
-import { saveAdapter } from '../src/io/peft';
+import { saveAdapter } from '../src/nas/peft-adapter';
 import type { CausalLM } from '../src/models/causal-lm';
 import { openCheckpoint } from '../src/models/checkpoint';
 import { loadCausalLM } from '../src/models/registry';

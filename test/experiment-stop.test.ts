@@ -1,7 +1,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { runExperiment } from '../actors/experiment';
+import { runExperiment } from '../actors/experiment/run-experiment';
 import type { ExperimentConfig } from '../src/experiment/experiment-config';
 import type { LonasEvent } from '../src/events';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';

@@ -175,8 +175,8 @@ describeUnless(gap, 'lonas as an npm package', () => {
 
   it('ships the built library, its declarations and what the CLI reads, and no sources or tests', () => {
     for (const file of [
-      'dist/src/index.js',
-      'dist/src/index.d.ts',
+      'dist/index.js',
+      'dist/index.d.ts',
       'dist/tools/cli/main.js',
       'build/gemm.wasm',
       'build/tfjs-gradients.js',

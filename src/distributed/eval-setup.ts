@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { ExperimentConfig } from '../experiment/experiment-config';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, saveAdapter } from '../io/peft';
-import type { ModelIdentity } from '../io/model-identity';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, saveAdapter } from '../nas/peft-adapter';
+import type { ModelIdentity } from '../models/model-identity';
 import type { SuperNetwork } from '../nas/super-network';
 import { sha256 } from './blob-store';
 

@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { Redis } from 'ioredis';
 import { decode } from '../config/decode';
 import { writeFileAtomic } from '../io/atomic-write';
-import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../io/peft';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from '../nas/peft-adapter';
 import { BLOB_TTL_SECONDS, getBlob, hasBlob, putBlob, sha256 } from './blob-store';
 import type { EvalSetup, PublishedSetup } from './eval-setup';
 

@@ -1,5 +1,6 @@
-import { estimateMemory, type MemoryEstimate, type MemoryWorkload } from '../backend/memory-estimate';
-import { adapterLoraPlan } from '../io/peft';
+import type { MemoryEstimate } from '../backend/memory-estimate';
+import { estimateMemory, type MemoryWorkload } from './estimate-memory';
+import { adapterLoraPlan } from '../nas/peft-adapter';
 import type { Checkpoint } from '../models/checkpoint';
 import { architectureFromConfig } from '../models/registry';
 import { loraPlanFor, type NasConfig } from '../nas/nas-config';

@@ -1,12 +1,13 @@
 import * as path from 'path';
 import { selectBackend } from '../backend';
-import { adapterLoraPlan, loadAdapter } from '../io/peft';
+import { adapterLoraPlan, loadAdapter } from '../nas/peft-adapter';
 import { openCheckpoint } from '../models/checkpoint';
 import type { NasConfig } from '../nas/nas-config';
 import { tracedTokens } from '../nas/nncf-config';
 import { openSuperNetwork } from '../nas/open-super-network';
 import type { SuperNetwork } from '../nas/super-network';
-import { ExperimentError, type BoundTask, type Task, type TaskContext } from '../tasks/task';
+import { ExperimentError } from '../util/experiment-error';
+import type { BoundTask, Task, TaskContext } from '../tasks/task';
 import { taskLoss } from '../train/task-loss';
 import { loadTokenizer } from '../tokenizers/load-tokenizer';
 import type { ExperimentConfig } from './experiment-config';

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
-import { ExperimentError } from '../tasks/task';
+import { ExperimentError } from '../util/experiment-error';
 import { writeFileAtomic } from './atomic-write';
 import { formatHolder, isLive, parseHolder, type LockHolder } from './lock-holder';
 

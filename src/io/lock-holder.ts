@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import * as os from 'os';
-import { ExperimentError } from '../tasks/task';
+import { ExperimentError } from '../util/experiment-error';
 import { isRunning, processStartTicks } from '../util/process-running';
 
 /** Who holds a lock file: what the file says, one JSON line. */

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ExperimentError } from '../tasks/task';
+import { ExperimentError } from '../util/experiment-error';
 import { describeHolder, thisProcess } from './lock-holder';
 import { LockHeldError, takeLockFile } from './lock-file';
 

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
-import { HfCheckpoint } from '../io/hf-checkpoint';
-import { readLlama2cCheckpoint } from '../io/llama2c-checkpoint';
+import { HfCheckpoint } from './hf-checkpoint';
+import { readLlama2cCheckpoint } from './llama2c-checkpoint';
 import { CheckpointError, type WeightSource } from './weights';
 
 /** A checkpoint as config.json plus tensors by Hugging Face name, whatever its file format. */

@@ -3,7 +3,6 @@ import { hostView } from '../backend/host-view';
 import type { HostLinear } from '../nn/host-linear';
 import type { RotaryEmbedding } from '../nn/rotary';
 import type { Decoding, DecodeStep } from './decoding';
-import type { LlamaConfig } from './llama';
 
 /** A decoder layer's host form: norm weights and projections at their active widths. */
 export interface LlamaHostLayer {
@@ -19,7 +18,17 @@ export interface LlamaHostLayer {
 }
 
 interface LlamaHostParts {
-  config: LlamaConfig;
+  /** The sizes host decoding reads of a LlamaConfig. */
+  config: {
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    headDim: number;
+    hiddenSize: number;
+    vocabSize: number;
+    maxPositions: number;
+    rmsNormEps: number;
+  };
   embed: tf.Tensor2D;
   layers: LlamaHostLayer[];
   norm: tf.Tensor1D;

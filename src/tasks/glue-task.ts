@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { glueLabelCount, parseGlueExamples, readGlueTsv, type GlueExample } from '../data/glue';
 import { glueMetrics, glueObjective } from '../eval/glue-metrics';
-import type { GlueTaskConfig } from '../experiment/experiment-config';
+import type { GlueTaskConfig } from './task-config';
 import type { Checkpoint } from '../models/checkpoint';
 import type { SubnetConfig } from '../nas/search-space';
 import { collate, type Example } from '../train/batches';
@@ -12,7 +12,8 @@ import type { TextTokenizer } from '../tokenizers/text-tokenizer';
 import { subnetRecord } from '../events';
 import { fingerprint } from '../util/fingerprint';
 import { yieldToEventLoop } from '../util/yield-to-event-loop';
-import { ExperimentError, type Task, type TaskContext } from './task';
+import { ExperimentError } from '../util/experiment-error';
+import type { Task, TaskContext } from './task';
 
 /** A GLUE checkpoint's classifier sized for another label count is dropped and re-initialised (HF's ignore_mismatched_sizes). */
 function withLabels(checkpoint: Checkpoint, labels: number): Checkpoint {

@@ -9,13 +9,14 @@ import {
   tokenizeForTraining,
   type InstructionRecord,
 } from '../data/llm-adapters';
-import type { LlmTaskConfig } from '../experiment/experiment-config';
+import type { LlmTaskConfig } from './task-config';
 import type { SubnetConfig } from '../nas/search-space';
 import { generationAccuracy } from './generation-accuracy';
 import { subnetRecord } from '../events';
 import { fingerprint } from '../util/fingerprint';
 import { yieldToEventLoop } from '../util/yield-to-event-loop';
-import { ExperimentError, type Task, type TaskContext } from './task';
+import { ExperimentError } from '../util/experiment-error';
+import type { Task, TaskContext } from './task';
 import { commonsenseTask, mathTask } from './tasks';
 
 /**

@@ -67,11 +67,3 @@ export interface Task {
   adaptCheckpoint?(checkpoint: Checkpoint): Checkpoint;
   bind(context: TaskContext): BoundTask;
 }
-
-/** An error in an experiment's settings or files, found before or while running it. */
-export class ExperimentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ExperimentError';
-  }
-}

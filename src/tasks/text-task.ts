@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import { readTextFile } from '../data/text-file';
-import type { TextTaskConfig } from '../experiment/experiment-config';
+import type { TextTaskConfig } from './task-config';
 import type { Example } from '../train/batches';
-import { ExperimentError, type Task } from './task';
+import { ExperimentError } from '../util/experiment-error';
+import type { Task } from './task';
 
 /**
  * Training on plain records (`lonas train`): strings, or {text, text_pair, label} for a

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Job, Queue } from 'bullmq';
-import { runExperiment } from '../../actors/experiment';
+import { runExperiment } from '../../actors/experiment/run-experiment';
 import type { LonasEvent } from '../../src/events';
 import { bullConnection } from '../../src/distributed/redis-client';
 import { redisTarget } from '../../src/distributed/redis-url';

@@ -1,7 +1,7 @@
 import { Job, Queue, Worker } from 'bullmq';
 import { firstValueFrom, from, lastValueFrom, filter, Subject, toArray } from 'rxjs';
-import { queuePool } from '../../actors/queue-pool';
-import type { Candidate } from '../../actors/evaluator-pool';
+import { queuePool } from '../../actors/evaluators/queue-pool';
+import type { Candidate } from '../../actors/evaluators/evaluator-pool';
 import type { LonasEvent } from '../../src/events';
 import { sha256 } from '../../src/distributed/blob-store';
 import { evalJobId } from '../../src/distributed/eval-job';

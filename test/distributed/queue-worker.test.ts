@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startQueueWorker } from '../../actors/queue-worker';
+import { startQueueWorker } from '../../actors/evaluators/queue-worker';
 import { sha256 } from '../../src/distributed/blob-store';
 import type { EvalSetup, PublishedSetup } from '../../src/distributed/eval-setup';
 import { describeWithRedis } from '../support/redis-server';

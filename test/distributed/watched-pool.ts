@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, from, lastValueFrom, Subject, toArray } from 'rxjs';
-import type { Candidate, Evaluated, EvaluatorPool } from '../../actors/evaluator-pool';
-import { queuePool, type QueuePoolOptions } from '../../actors/queue-pool';
+import type { Candidate, Evaluated, EvaluatorPool } from '../../actors/evaluators/evaluator-pool';
+import { queuePool, type QueuePoolOptions } from '../../actors/evaluators/queue-pool';
 import type { LonasEvent, SearchQueueEvent } from '../../src/events';
 
 /** A test's queue pool, polling every 100 ms, with its events on a subject a test can wait on. */

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { chromium, type Browser } from 'playwright-core';
 import { Subject } from 'rxjs';
-import { LiveServer } from '../../actors/live';
+import { LiveServer } from '../../tools/live/live-server';
 import type {
   EvaluationEvent,
   EvaluationProgressEvent,

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Subject } from 'rxjs';
 import WebSocket from 'ws';
-import { LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../../actors/live';
+import { LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../../tools/live/live-server';
 import type { LonasEvent } from '../../src/events';
 import { readEvents } from '../../src/live/event-log';
 import { parseClientMessage, parseServerMessage, type ServerMessage } from '../../src/live/protocol';

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import WebSocket from 'ws';
-import { LiveSecurityError, LiveServer } from '../../actors/live';
+import { LiveSecurityError, LiveServer } from '../../tools/live/live-server';
 import type { LonasEvent } from '../../src/events';
 import { trainStep } from '../support/events';
 import type { ServerMessage } from '../../src/live/protocol';

@@ -1,6 +1,6 @@
 import { createActor, fromPromise, toPromise } from 'xstate';
-import type { SearchResult } from '../../actors/search';
-import type { TrainResult } from '../../actors/trainer';
+import type { SearchResult } from '../../src/search/search-result';
+import type { TrainResult } from '../../src/train/train-result';
 import { experimentMachine, type ExperimentPhases } from '../../machines/experiment';
 
 /** The machine with phases that record their runs; `train` waits for a stop when asked to. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { selectBackend } from '../../src/backend';
-import { loadAdapter, readPeftAdapter, saveAdapter } from '../../src/io/peft';
+import { loadAdapter, readPeftAdapter, saveAdapter } from '../../src/nas/peft-adapter';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { loadModel, type LoadedModel } from '../../src/models/registry';
 import type { LinearLayer } from '../../src/nn/linear';

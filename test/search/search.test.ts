@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { inProcessPool } from '../../actors/evaluator-pool';
+import { inProcessPool } from '../../actors/evaluators/evaluator-pool';
 import { search, type SearchInput } from '../../actors/search';
 import { strategyNamed } from '../../actors/strategies/registry';
 import { SearchSpace, type SubnetConfig } from '../../src/nas/search-space';

@@ -1,7 +1,7 @@
 import { Subject } from 'rxjs';
 import type { LonasEvent } from '../../src/events';
 import { trainStep } from '../support/events';
-import { showSearchProgress, showTrainingProgress } from '../../src/util/progress-bar';
+import { showSearchProgress, showTrainingProgress } from '../../src/live/progress-bar';
 
 const step = (globalStep: number): LonasEvent => trainStep(globalStep);
 

@@ -4,7 +4,7 @@
  */
 import { selectBackend } from '../../src/backend';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
-import { estimateMemory } from '../../src/backend/memory-estimate';
+import { estimateMemory } from '../../src/experiment/estimate-memory';
 import { generate } from '../../src/eval/generate';
 import { architectureFromConfig } from '../../src/models/registry';
 import { defaultLora, fixedNetworkConfig } from '../../src/nas/nas-config';

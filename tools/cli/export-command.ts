@@ -1,5 +1,5 @@
 import { selectBackend } from '../../src/backend';
-import { loadAdapter, saveAdapter } from '../../src/io/peft';
+import { loadAdapter, saveAdapter } from '../../src/nas/peft-adapter';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { exportCompressedModel } from '../../src/nas/export-compressed';
 import { readNasConfig } from '../../src/nas/nas-config';

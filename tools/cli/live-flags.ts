@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { Observable } from 'rxjs';
-import { LIVE_TOKEN_VARIABLE, LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../../actors/live';
+import { LIVE_TOKEN_VARIABLE, LiveServer, MIN_REMOTE_TOKEN_LENGTH } from '../live/live-server';
 import type { LonasEvent } from '../../src/events';
 import { UsageError } from './command';
 

@@ -1,8 +1,8 @@
 import { BackendUnavailableError } from '../../src/backend';
 import { ConfigError } from '../../src/config/decode';
 import { DataError } from '../../src/data/text-file';
-import { LiveSecurityError } from '../../actors/live';
-import { AdapterError } from '../../src/io/peft';
+import { LiveSecurityError } from '../live/live-server';
+import { AdapterError } from '../../src/nas/peft-adapter';
 import { QueueError } from '../../src/distributed/redis-url';
 import { SafetensorsError } from '../../src/io/safetensors';
 import { SearchSpaceError } from '../../src/nas/search-space';

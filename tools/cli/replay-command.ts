@@ -1,5 +1,5 @@
 import { from } from 'rxjs';
-import { LiveServer } from '../../actors/live';
+import { LiveServer } from '../live/live-server';
 import { readEvents } from '../../src/live/event-log';
 import { parseFlags, UsageError, type Command } from './command';
 import { LIVE_TOKEN_VARIABLE, liveFlagOptions, liveToken, parseLiveAddress } from './live-flags';

@@ -1,4 +1,5 @@
-import type { ExperimentConfig, TaskConfig } from '../../src/experiment/experiment-config';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { TaskConfig } from '../../src/tasks/task-config';
 import { commonsenseTask, mathTask } from '../../src/tasks/tasks';
 import { parseFlags, UsageError } from './command';
 import { choice, integer, nonNegative, optionalInteger } from './flag-values';

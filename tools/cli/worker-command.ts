@@ -1,5 +1,5 @@
 import * as os from 'os';
-import { startQueueWorker } from '../../actors/queue-worker';
+import { startQueueWorker } from '../../actors/evaluators/queue-worker';
 import { DEFAULT_EVAL_QUEUE } from '../../src/distributed/eval-job';
 import { REDIS_PASSWORD_ENV } from '../../src/distributed/redis-url';
 import { parseFlags, UsageError, type Command } from './command';

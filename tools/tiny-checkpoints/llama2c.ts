@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { HfCheckpoint } from '../../src/io/hf-checkpoint';
+import { HfCheckpoint } from '../../src/models/hf-checkpoint';
 
 /**
  * Writes a Hugging Face LLaMA folder as a llama2.c file, by the layout llama2.c's export.py

@@ -1,20 +1,21 @@
 /**
- * One evaluator of a worker pool (actors/worker-pool.ts), run from its compiled file as a worker
+ * One evaluator of a worker pool (actors/evaluators/worker-pool.ts), run from its compiled file as a worker
  * thread or a child process: it opens the experiment it is sent exactly as the experiment's load
  * phase does (backend, base model, super-network with the adapter of `config.loraWeights`,
  * tokenizer, task), then scores the subnets it is sent with the task's objective, one at a time.
  */
 import { parentPort } from 'worker_threads';
-import { blasAddon } from '../src/backend/kernels/blas-addon';
-import type { LonasEvent } from '../src/events';
-import type { ExperimentConfig } from '../src/experiment/experiment-config';
-import { openExperiment } from '../src/experiment/open-experiment';
-import { readNasConfig } from '../src/nas/nas-config';
-import type { SubnetConfig } from '../src/nas/search-space';
-import { subnetCost } from '../src/nas/cost';
-import { ExperimentError, type TaskObjective } from '../src/tasks/task';
-import { taskOf } from './validate-experiment';
-import { errorMessage } from '../src/util/error-message';
+import { blasAddon } from '../../src/backend/kernels/blas-addon';
+import type { LonasEvent } from '../../src/events';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import { openExperiment } from '../../src/experiment/open-experiment';
+import { readNasConfig } from '../../src/nas/nas-config';
+import type { SubnetConfig } from '../../src/nas/search-space';
+import { subnetCost } from '../../src/nas/cost';
+import { ExperimentError } from '../../src/util/experiment-error';
+import type { TaskObjective } from '../../src/tasks/task';
+import { taskOf } from '../../src/tasks/task-of';
+import { errorMessage } from '../../src/util/error-message';
 
 /** What the pool sends a worker: first `open`, then `score` for one candidate at a time. */
 export type WorkerRequest =
@@ -125,7 +126,9 @@ function serve(pool: Channel): void {
 if (require.main === module) {
   const pool = channel();
   if (pool === undefined) {
-    process.stderr.write('evaluator-worker: run by actors/worker-pool.ts as a worker thread or a forked process\n');
+    process.stderr.write(
+      'evaluator-worker: run by actors/evaluators/worker-pool.ts as a worker thread or a forked process\n',
+    );
     process.exit(2);
   }
   serve(pool);

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { CheckpointError } from '../models/weights';
+import { CheckpointError } from './weights';
 import { MemorySource } from './memory-source';
 
 /**

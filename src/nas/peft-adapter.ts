@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LoraPlan } from '../nas/elastic-plan';
-import type { SuperNetwork } from '../nas/super-network';
-import type { SubnetConfig } from '../nas/search-space';
-import { writeFileAtomic } from './atomic-write';
-import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors';
+import type { LoraPlan } from './elastic-plan';
+import type { SuperNetwork } from './super-network';
+import type { SubnetConfig } from './search-space';
+import { writeFileAtomic } from '../io/atomic-write';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors';
 
 /**
  * PEFT adapter files: adapter_config.json and adapter_model.safetensors with keys

@@ -1,5 +1,5 @@
-import type { WeightSource } from '../models/weights';
-import type { TensorValues } from './safetensors';
+import type { WeightSource } from './weights';
+import type { TensorValues } from '../io/safetensors';
 
 /** Tensors already in memory under their Hugging Face names (a converted checkpoint). */
 export class MemorySource implements WeightSource {

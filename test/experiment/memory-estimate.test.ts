@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { estimateMemory } from '../../src/backend/memory-estimate';
+import { estimateMemory } from '../../src/experiment/estimate-memory';
 import { writeSafetensors } from '../../src/io/safetensors';
 import { architectureFromConfig } from '../../src/models/registry';
 import { defaultLora } from '../../src/nas/nas-config';

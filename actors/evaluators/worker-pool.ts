@@ -2,10 +2,10 @@ import { fork } from 'child_process';
 import * as fs from 'fs';
 import { Observable } from 'rxjs';
 import { Worker } from 'worker_threads';
-import { packagePath } from '../src/backend/build-artifacts';
-import { blasAddon } from '../src/backend/kernels/blas-addon';
-import type { LonasEvent } from '../src/events';
-import type { ExperimentConfig } from '../src/experiment/experiment-config';
+import { packagePath } from '../../src/backend/build-artifacts';
+import { blasAddon } from '../../src/backend/kernels/blas-addon';
+import type { LonasEvent } from '../../src/events';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
 import type { WorkerReply, WorkerRequest } from './evaluator-worker';
 
@@ -39,7 +39,7 @@ export interface WorkerPoolOptions {
 
 /** The compiled worker entry (under ts-jest the sources are TypeScript; a worker runs dist/). */
 export function evaluatorWorkerFile(): string {
-  const file = packagePath('dist', 'actors', 'evaluator-worker.js');
+  const file = packagePath('dist', 'actors', 'evaluators', 'evaluator-worker.js');
   if (!fs.existsSync(file)) {
     throw new Error(`${file} is missing: evaluator workers run the compiled lonas; run 'npm run build' first`);
   }
@@ -120,7 +120,7 @@ interface Slot {
 
 /**
  * `size` evaluators, each a worker with its own tensor backend and model opened from `config`
- * (actors/evaluator-worker.ts). The workers start loading at once, in parallel; candidates go to
+ * (actors/evaluators/evaluator-worker.ts). The workers start loading at once, in parallel; candidates go to
  * whichever worker is free as soon as it is, and results come back as they finish (evaluator
  * `worker-<i>`). A candidate that throws, or a worker that exits, errors the evaluation with the
  * worker and the candidate named. Unsubscribing ends the workers still scoring for it (they start

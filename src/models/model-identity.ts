@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { openCheckpoint } from '../models/checkpoint';
+import { openCheckpoint } from './checkpoint';
 
 /** What makes two copies of a base model the same: its config and the bytes of its files. */
 export interface ModelIdentity {

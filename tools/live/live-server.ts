@@ -5,10 +5,10 @@ import * as path from 'path';
 import type { AddressInfo } from 'net';
 import type { Observable, Subscription } from 'rxjs';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { packagePath } from '../src/backend/build-artifacts';
-import type { LonasEvent } from '../src/events';
-import { FailureCount } from '../src/live/failure-count';
-import { LiveState } from '../src/live/live-state';
+import { packagePath } from '../../src/backend/build-artifacts';
+import type { LonasEvent } from '../../src/events';
+import { FailureCount } from '../../src/live/failure-count';
+import { LiveState } from '../../src/live/live-state';
 import {
   isEvent,
   parseClientMessage,
@@ -17,7 +17,7 @@ import {
   truncate,
   type ServerMessage,
   type Topic,
-} from '../src/live/protocol';
+} from '../../src/live/protocol';
 
 export interface LiveServerOptions {
   /** Default 127.0.0.1; any other address needs a token of at least `MIN_REMOTE_TOKEN_LENGTH` characters. */

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { WeightSource } from '../models/weights';
-import { CheckpointError } from '../models/weights';
-import { SafetensorsFile, type TensorValues } from './safetensors';
+import type { WeightSource } from './weights';
+import { CheckpointError } from './weights';
+import { SafetensorsFile, type TensorValues } from '../io/safetensors';
 
 /**
  * A Hugging Face model folder: config.json and its weights in model.safetensors or in shards

@@ -1,20 +1,20 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Observable } from 'rxjs';
-import { subnetRecord, type LonasEvent, type SearchQueueEvent } from '../src/events';
+import { subnetRecord, type LonasEvent, type SearchQueueEvent } from '../../src/events';
 import {
   DEFAULT_EVAL_QUEUE,
   EVALUATE_JOB,
   decodeJobResult,
   evalJobId,
   type EvalJobData,
-} from '../src/distributed/eval-job';
-import type { PublishedSetup } from '../src/distributed/eval-setup';
-import { isSetupStored, storeSetup } from '../src/distributed/setup-store';
-import { refusalsOf } from '../src/distributed/refusals';
-import { probeRedis, redisClient, withTimeout } from '../src/distributed/redis-client';
-import { QueueError, redisTarget } from '../src/distributed/redis-url';
+} from '../../src/distributed/eval-job';
+import type { PublishedSetup } from '../../src/distributed/eval-setup';
+import { isSetupStored, storeSetup } from '../../src/distributed/setup-store';
+import { refusalsOf } from '../../src/distributed/refusals';
+import { probeRedis, redisClient, withTimeout } from '../../src/distributed/redis-client';
+import { QueueError, redisTarget } from '../../src/distributed/redis-url';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
-import { errorMessage } from '../src/util/error-message';
+import { errorMessage } from '../../src/util/error-message';
 
 export interface QueuePoolOptions {
   /** redis:// or rediss:// (see redisTarget). */
@@ -57,7 +57,7 @@ interface Evaluation {
 
 /**
  * Evaluators on other machines: each candidate becomes a BullMQ job on a Redis queue, taken by
- * any `lonas worker` (actors/queue-worker.ts) holding the same base model, and its result comes
+ * any `lonas worker` (actors/evaluators/queue-worker.ts) holding the same base model, and its result comes
  * back as the job completes. A candidate's job id follows from the search setup and its genes, so
  * a job enqueued twice is one job, a result counts once, and a restarted search takes results
  * that completed while it was gone. A killed worker's job is retried by another (BullMQ's stalled

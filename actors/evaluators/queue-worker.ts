@@ -3,18 +3,23 @@ import * as os from 'os';
 import * as path from 'path';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { lastValueFrom, of } from 'rxjs';
-import { subnetRecord } from '../src/events';
-import { DEFAULT_EVAL_QUEUE, decodeJobData, type EvalJobData, type EvalJobResult } from '../src/distributed/eval-job';
-import type { EvalSetup } from '../src/distributed/eval-setup';
-import { fetchSetup, materializeSetup } from '../src/distributed/setup-store';
-import { giveBackRefusedJob, withdrawRefusal } from '../src/distributed/refusals';
-import { bullConnection, probeRedis, redisClient } from '../src/distributed/redis-client';
-import { redisTarget } from '../src/distributed/redis-url';
-import type { ExperimentConfig } from '../src/experiment/experiment-config';
-import { identityDifference, modelIdentity, type ModelIdentity } from '../src/io/model-identity';
+import { subnetRecord } from '../../src/events';
+import {
+  DEFAULT_EVAL_QUEUE,
+  decodeJobData,
+  type EvalJobData,
+  type EvalJobResult,
+} from '../../src/distributed/eval-job';
+import type { EvalSetup } from '../../src/distributed/eval-setup';
+import { fetchSetup, materializeSetup } from '../../src/distributed/setup-store';
+import { giveBackRefusedJob, withdrawRefusal } from '../../src/distributed/refusals';
+import { bullConnection, probeRedis, redisClient } from '../../src/distributed/redis-client';
+import { redisTarget } from '../../src/distributed/redis-url';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import { identityDifference, modelIdentity, type ModelIdentity } from '../../src/models/model-identity';
 import type { EvaluatorPool } from './evaluator-pool';
 import { workerPool } from './worker-pool';
-import { errorMessage } from '../src/util/error-message';
+import { errorMessage } from '../../src/util/error-message';
 
 export interface QueueWorkerOptions {
   /** redis:// or rediss:// (see redisTarget). */
@@ -62,7 +67,7 @@ interface OpenSetup {
  * A worker of a distributed search (`lonas worker`): takes candidate jobs from a BullMQ queue,
  * checks the search's base model against its own copy (config and content hash), fetches the
  * search's setup, super-adapter and validation records from Redis by content hash, scores the
- * candidate on evaluator threads (actors/evaluator-worker.ts, so this process keeps renewing
+ * candidate on evaluator threads (actors/evaluators/evaluator-worker.ts, so this process keeps renewing
  * its job locks during long evaluations) and returns the accuracy and the MACs its model counts,
  * with the evaluators' progress as job progress. The model loads once per search setup; a
  * malformed job fails alone, with the reason, and the worker goes on. A worker whose base model

@@ -1,5 +1,5 @@
 import { concatMap, type Observable } from 'rxjs';
-import type { SubnetConfig } from '../src/nas/search-space';
+import type { SubnetConfig } from '../../src/nas/search-space';
 
 /** A subnet the search wants scored; `key` names it in the caches (its gene tuple). */
 export interface Candidate {

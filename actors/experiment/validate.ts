@@ -1,37 +1,24 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PluginRegistry, pluginSettings } from './plugins';
-import type { SearchInput } from './search';
-import { evaluatorWorkerFile } from './worker-pool';
-import { builtInSamplers } from './samplers/registry';
-import type { SamplerLogic } from './samplers/sampler';
-import { builtInStrategies } from './strategies/registry';
+import { PluginRegistry, pluginSettings } from '../plugins';
+import type { SearchInput } from '../search';
+import { evaluatorWorkerFile } from '../evaluators/worker-pool';
+import { builtInSamplers } from '../samplers/registry';
+import type { SamplerLogic } from '../samplers/sampler';
+import { builtInStrategies } from '../strategies/registry';
 import * as t from 'io-ts';
-import type { NasConfig } from '../src/nas/nas-config';
-import { NncfSearchJson, rejectUnknownKeys, SamplerSectionJson } from '../src/nas/nncf-config';
-import type { SearchSpace } from '../src/nas/search-space';
-import { glueTask } from '../src/tasks/glue-task';
-import { llmTask } from '../src/tasks/llm-task';
-import { ExperimentError, type Task } from '../src/tasks/task';
-import { textTask } from '../src/tasks/text-task';
-import { globalScheduleFrom, stageSettingsNotDone, stagesFrom } from '../src/train/schedule';
-import { DEFAULT_EVAL_QUEUE } from '../src/distributed/eval-job';
-import { redisTarget } from '../src/distributed/redis-url';
-import type { ExperimentConfig, TaskConfig } from '../src/experiment/experiment-config';
+import type { NasConfig } from '../../src/nas/nas-config';
+import { NncfSearchJson, rejectUnknownKeys, SamplerSectionJson } from '../../src/nas/nncf-config';
+import type { SearchSpace } from '../../src/nas/search-space';
+import { ExperimentError } from '../../src/util/experiment-error';
+import type { Task } from '../../src/tasks/task';
+import { globalScheduleFrom, stageSettingsNotDone, stagesFrom } from '../../src/train/schedule';
+import { DEFAULT_EVAL_QUEUE } from '../../src/distributed/eval-job';
+import { redisTarget } from '../../src/distributed/redis-url';
+import type { ExperimentConfig } from '../../src/experiment/experiment-config';
 
 /** The most training epochs a run may ask for. */
 const MAX_EPOCHS = 100_000;
-
-export function taskOf(config: TaskConfig): Task {
-  switch (config.kind) {
-    case 'glue':
-      return glueTask(config);
-    case 'text':
-      return textTask(config);
-    default:
-      return llmTask(config);
-  }
-}
 
 /** The search and sampler a config asks for, checked: `bootstrapNAS.search` and `lonas.sampler`. */
 export interface SearchPlan {
