@@ -13,7 +13,7 @@ export { loadTokenizer } from './src/tokenizers/load-tokenizer';
 export { batchEncode } from './src/tokenizers/batch-encode';
 export { generate } from './src/eval/generate';
 
-export { readNasConfig, elasticPlanFor, defaultLora } from './src/nas/nas-config';
+export { readNasConfig, nasConfigOf, elasticPlanFor, defaultLora, type NncfConfigSource } from './src/nas/nas-config';
 export { SearchSpace, type SubnetConfig, type WidthGroup } from './src/nas/search-space';
 export { ElasticPlan, type LoraPlan } from './src/nas/elastic-plan';
 export { SuperNetwork } from './src/nas/super-network';
@@ -54,9 +54,37 @@ export {
 export { SeededRandom } from './src/util/seeded-random';
 export type { SearchStrategy, StrategySettings } from './src/search/strategy';
 export { LiveServer } from './tools/live/live-server';
-export { experimentMachine, type ExperimentPhases, type ExperimentResults } from './machines/experiment';
+export {
+  experimentMachine,
+  type ExperimentPhases,
+  type ExperimentResults,
+  type ExperimentPhaseActors,
+  type PhaseInput,
+} from './machines/experiment';
 export { runExperiment, type ExperimentHandle, type ExperimentOutcome } from './actors/experiment/run-experiment';
-export type { ExperimentConfig } from './src/experiment/experiment-config';
-export type { TaskConfig, LlmTaskConfig, GlueTaskConfig, TextTaskConfig } from './src/tasks/task-config';
-export type { Task, BoundTask, TaskContext } from './src/tasks/task';
+export {
+  experimentConfig,
+  type ExperimentConfig,
+  type ExperimentSettings,
+  type StrategyChoice,
+  type SamplerChoice,
+  type EvaluatorsChoice,
+} from './actors/experiment/experiment-config';
+export { validatePhase, checkExperiment, type ExperimentPlan } from './actors/experiment/validate';
+export { loadPhase, type LoadedExperiment } from './actors/experiment/load';
+export { trainPhase } from './actors/experiment/train';
+export { evalPhase } from './actors/experiment/evaluate';
+export { testPhase } from './actors/experiment/test';
+export { searchPhase } from './actors/experiment/search';
+export type { EvaluatorConfig } from './src/experiment/evaluator-config';
+export {
+  taskConfig,
+  type TaskConfig,
+  type TaskSettings,
+  type LlmTaskConfig,
+  type GlueTaskConfig,
+  type TextTaskConfig,
+} from './src/tasks/task-config';
+export type { Task, BoundTask, TaskContext, TaskObjective } from './src/tasks/task';
+export { TRAINING_DEFAULTS, type TrainingSettings } from './src/train/training-settings';
 export { stageSchedulerMachine } from './machines/stage-scheduler';

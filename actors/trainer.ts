@@ -54,8 +54,8 @@ export interface TrainerInput {
    * evaluation mode: no dropout; the training subnet is restored afterwards.
    */
   afterEpoch?: (epoch: number) => Promise<void>;
-  /** Set by a SIGINT/SIGTERM handler: checkpoint after the current micro-step and stop. */
-  stop?: { requested: boolean };
+  /** Aborted (a STOP, a SIGINT/SIGTERM): checkpoint after the current micro-step and stop. */
+  signal?: AbortSignal;
   events?: Partial<Observer<LonasEvent>>;
 }
 
@@ -324,7 +324,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           examplesPerSecond: microBatch.inputIds.length / Math.max(seconds, 1e-9),
         });
         await yieldToEventLoop();
-        if (input.stop?.requested) {
+        if (input.signal?.aborted) {
           await checkpoint('signal', { epoch, batch: batch + 1 });
           emit({ type: 'train.done', epochs: epoch, globalSteps: globalStep, interrupted: true });
           return { epochs: epoch, globalSteps: globalStep, interrupted: true, losses };

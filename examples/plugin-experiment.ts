@@ -1,13 +1,13 @@
 /**
- * A whole LoNAS experiment from a script: a config that loads a search strategy and a sampler
- * from a plug-in file, train -> test -> search through runExperiment, and the run's events
- * watched as they happen.
+ * A whole LoNAS experiment from a script: the NNCF config as an object, a search strategy and a
+ * sampler of the script's own handed over as they are (no files, no names to register),
+ * train -> test -> search through runExperiment, and the run's events watched as they happen.
  *
  *   npx ts-node examples/plugin-experiment.ts <model folder> <config> <train.json> <datasets dir> <output dir>
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import { runExperiment, type ExperimentOutcome } from 'lonas';
+import { frontMutation, hardestAgain } from './plugins';
 
 export async function main(
   model: string,
@@ -16,17 +16,10 @@ export async function main(
   datasetsDir: string,
   outputDir: string,
 ): Promise<{ outcome: ExperimentOutcome; sampled: string[]; log: string[] }> {
-  // The config names the plug-ins' file and chooses its strategy and sampler by name.
-  const config = JSON.parse(fs.readFileSync(baseConfig, 'utf8'));
-  config.lonas = {
-    ...config.lonas,
-    plugins: [path.join(__dirname, 'plugins')],
-    sampler: { name: 'hardest-again', repeat_probability: 0.5 },
-  };
-  config.bootstrapNAS.search = { algorithm: 'front-mutation', step: 1, num_evals: 8, population: 4 };
-  fs.mkdirSync(outputDir, { recursive: true });
-  const configFile = path.join(outputDir, 'config.json');
-  fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+  // The strategy's and the sampler's settings stay where NNCF keeps them: in the config's sections.
+  const nncfConfig = JSON.parse(fs.readFileSync(baseConfig, 'utf8'));
+  nncfConfig.lonas = { ...nncfConfig.lonas, sampler: { repeat_probability: 0.5 } };
+  nncfConfig.bootstrapNAS.search = { step: 1, num_evals: 8, population: 4 };
 
   const run = runExperiment({
     task: {
@@ -35,26 +28,15 @@ export async function main(
       valSetSize: 4,
       datasetsDir,
       cutoffLen: 64,
-      trainOnInputs: true,
       numBeams: 1,
       maxNewTokens: 4,
     },
     model,
-    nncfConfig: configFile,
+    nncfConfig,
     outputDir,
-    phases: { train: true, eval: false, test: true, search: true },
-    lora: {},
-    training: {
-      batchSize: 2,
-      gradientAccumulationSteps: 1,
-      epochs: 2,
-      seed: 0,
-      weightDecay: 0,
-      optim: 'adamw_torch',
-      saveStrategy: 'no',
-      resume: false,
-      evaluationStrategy: 'no',
-    },
+    search: frontMutation,
+    sampler: hardestAgain,
+    training: { batchSize: 2, epochs: 2, seed: 0, saveStrategy: 'no' },
     evalBatchSize: 4,
   });
 

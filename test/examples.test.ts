@@ -23,7 +23,7 @@ describe('the examples run at a tiny size', () => {
     );
   });
 
-  it('plugin-experiment: a strategy and a sampler from a plug-in file, train -> test -> search through runExperiment', async () => {
+  it('plugin-experiment: a strategy and a sampler as objects, an inline config, train -> test -> search through runExperiment', async () => {
     const records = evenRecords(12);
     const train = path.join(tiny.folder, 'plugin-train.json');
     fs.writeFileSync(train, JSON.stringify(records));

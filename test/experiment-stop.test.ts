@@ -2,7 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runExperiment } from '../actors/experiment/run-experiment';
-import type { ExperimentConfig } from '../src/experiment/experiment-config';
+import { experimentConfig } from '../actors/experiment/experiment-config';
 import type { LonasEvent } from '../src/events';
 import { makeTinyCheckpoints } from './support/tiny-checkpoints';
 import { evenRecords } from './support/training';
@@ -108,7 +108,7 @@ describe('stopping an experiment', () => {
 
   it('stop() mid-training through runExperiment: interrupted, with nothing after training', async () => {
     const out = path.join(tiny.folder, 'scripted');
-    const experiment: ExperimentConfig = {
+    const experiment = experimentConfig({
       task: {
         kind: 'commonsense',
         datasetPath: train,
@@ -116,28 +116,15 @@ describe('stopping an experiment', () => {
         datasetsDir: path.join(tiny.folder, 'datasets'),
         testDatasets: ['boolq'],
         cutoffLen: 64,
-        trainOnInputs: true,
         numBeams: 1,
         maxNewTokens: 4,
       },
       model: tiny.path('llama'),
       nncfConfig: nncf,
       outputDir: out,
-      phases: { train: true, eval: false, test: true, search: true },
-      lora: {},
-      training: {
-        batchSize: 2,
-        gradientAccumulationSteps: 1,
-        epochs: 2,
-        seed: 0,
-        weightDecay: 0,
-        optim: 'adamw_torch',
-        saveStrategy: 'epoch',
-        resume: false,
-        evaluationStrategy: 'no',
-      },
+      training: { batchSize: 2, epochs: 2, seed: 0, optim: 'adamw_torch' },
       evalBatchSize: 4,
-    };
+    });
     const run = runExperiment(experiment);
     const seen: string[] = [];
     run.events$.subscribe((event) => {

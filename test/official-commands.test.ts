@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { taskOf } from '../src/tasks/task-of';
 import * as os from 'os';
 import * as path from 'path';
 import { parseFlags, UsageError } from '../tools/cli/command';
@@ -121,7 +122,13 @@ describe('flags as HfArgumentParser reads them', () => {
         numBeams: 4,
       },
       lora: {},
-      loraDefaults: { targetModules: ['q_proj', 'v_proj'], rank: 32, alpha: 64, dropout: 0 },
+    });
+    // The task's own LoRA settings, where neither the flags nor the config's lonas section say.
+    expect(taskOf(commonsense.task).lora).toMatchObject({
+      targetModules: ['q_proj', 'v_proj'],
+      rank: 32,
+      alpha: 64,
+      dropout: 0,
     });
     expect(taskSettings('math', base).experiment.task).toMatchObject({ valSetSize: 0, maxNewTokens: 256 });
     const glue = taskSettings('glue', [...base, '--task_name', 'RTE', '--dataset_path', 'd']).experiment;
@@ -129,7 +136,12 @@ describe('flags as HfArgumentParser reads them', () => {
       task: { taskName: 'rte', maxSeqLength: 128 },
       training: { evaluationStrategy: 'no' },
       phases: { eval: false },
-      loraDefaults: { targetModules: ['query', 'key', 'value'], rank: 8, alpha: 16, dropout: 0.1 },
+    });
+    expect(taskOf(glue.task).lora).toMatchObject({
+      targetModules: ['query', 'key', 'value'],
+      rank: 8,
+      alpha: 16,
+      dropout: 0.1,
     });
   });
 });

@@ -7,9 +7,8 @@
 import { parentPort } from 'worker_threads';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import type { LonasEvent } from '../../src/events';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
 import { openExperiment } from '../../src/experiment/open-experiment';
-import { readNasConfig } from '../../src/nas/nas-config';
 import type { SubnetConfig } from '../../src/nas/search-space';
 import { subnetCost } from '../../src/nas/cost';
 import { ExperimentError } from '../../src/util/experiment-error';
@@ -23,7 +22,7 @@ export type WorkerRequest =
       type: 'open';
       /** The worker's name in events and errors (`worker-1`). */
       id: string;
-      config: ExperimentConfig;
+      config: EvaluatorConfig;
       /** Print the backend line (prefixed with the worker's name) to stderr. */
       logBackend: boolean;
       /** OpenBLAS threads to set once open (in a worker thread this is process-wide). */
@@ -66,7 +65,6 @@ function serve(pool: Channel): void {
   let queue: Promise<void> = Promise.resolve();
   const open = async (request: Extract<WorkerRequest, { type: 'open' }>) => {
     const { config } = request;
-    const nasConfig = readNasConfig(config.nncfConfig);
     const task = taskOf(config.task);
     const refuse = () => {
       throw new ExperimentError('an evaluator worker writes no files');
@@ -76,7 +74,6 @@ function serve(pool: Channel): void {
       : () => {};
     const opened = await openExperiment(
       config,
-      nasConfig,
       task,
       {
         emit: (event) => pool.send({ type: 'event', event }),
@@ -84,7 +81,7 @@ function serve(pool: Channel): void {
         // The pool stops a worker's work by ending the worker.
         signal: new AbortController().signal,
       },
-      log,
+      { evaluates: true, log },
     );
     const blas = blasAddon().addon;
     if (blas !== undefined && request.blasThreads !== undefined && blas.threads() !== request.blasThreads) {

@@ -15,7 +15,7 @@ import { fetchSetup, materializeSetup } from '../../src/distributed/setup-store'
 import { giveBackRefusedJob, withdrawRefusal } from '../../src/distributed/refusals';
 import { bullConnection, probeRedis, redisClient } from '../../src/distributed/redis-client';
 import { redisTarget } from '../../src/distributed/redis-url';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
 import { identityDifference, modelIdentity, type ModelIdentity } from '../../src/models/model-identity';
 import type { EvaluatorPool } from './evaluator-pool';
 import { workerPool } from './worker-pool';
@@ -168,26 +168,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
       const folder = fs.mkdtempSync(path.join(scratch, 'setup-'));
       const pool = (async () => {
         const files = await materializeSetup(redis, setup, folder);
-        const config: ExperimentConfig = {
+        const config: EvaluatorConfig = {
           task: setup.task,
           model,
           ...(tokenizer === undefined ? {} : { tokenizer }),
           nncfConfig: files.nncfConfig,
-          outputDir: folder,
-          phases: { train: false, eval: false, test: false, search: true },
           loraWeights: files.adapterFolder,
           lora: setup.lora,
-          ...(setup.loraDefaults === undefined ? {} : { loraDefaults: setup.loraDefaults }),
-          training: {
-            batchSize: 1,
-            gradientAccumulationSteps: 1,
-            seed: setup.seed,
-            weightDecay: 0,
-            optim: 'adamw_torch',
-            saveStrategy: 'no',
-            resume: false,
-            evaluationStrategy: 'no',
-          },
+          seed: setup.seed,
           evalBatchSize: setup.evalBatchSize,
           ...(options.backend === undefined ? {} : { backend: options.backend }),
         };

@@ -5,7 +5,7 @@ import { Worker } from 'worker_threads';
 import { packagePath } from '../../src/backend/build-artifacts';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import type { LonasEvent } from '../../src/events';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
 import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
 import type { WorkerReply, WorkerRequest } from './evaluator-worker';
 
@@ -16,7 +16,7 @@ export interface WorkerPoolOptions {
    * The experiment each worker opens as the load phase does; `loraWeights` is the super-adapter
    * they evaluate (none: the fresh super-network, which follows from the seed).
    */
-  config: ExperimentConfig;
+  config: EvaluatorConfig;
   /**
    * `thread` (default): worker threads in this process, each with its own tfjs and wasm memory.
    * `process`: forked Node processes, each with its own OpenBLAS (OPENBLAS_NUM_THREADS set).

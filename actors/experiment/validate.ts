@@ -1,173 +1,170 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { PluginRegistry, pluginSettings } from '../plugins';
-import type { SearchInput } from '../search';
-import { evaluatorWorkerFile } from '../evaluators/worker-pool';
-import { builtInSamplers } from '../samplers/registry';
-import type { SamplerLogic } from '../samplers/sampler';
-import { builtInStrategies } from '../strategies/registry';
-import * as t from 'io-ts';
-import type { NasConfig } from '../../src/nas/nas-config';
-import { NncfSearchJson, rejectUnknownKeys, SamplerSectionJson } from '../../src/nas/nncf-config';
-import type { SearchSpace } from '../../src/nas/search-space';
-import { ExperimentError } from '../../src/util/experiment-error';
-import type { Task } from '../../src/tasks/task';
-import { globalScheduleFrom, stageSettingsNotDone, stagesFrom } from '../../src/train/schedule';
-import { DEFAULT_EVAL_QUEUE } from '../../src/distributed/eval-job';
+import { pipe } from 'fp-ts/function';
+import * as E from 'fp-ts/Either';
+import type { Subject } from 'rxjs';
+import { fromPromise } from 'xstate';
+import type { ValidateInput } from '../../machines/experiment';
+import { allChecked, attempt, orThrow, type Checked } from '../../src/config/checked';
+import { probeRedis } from '../../src/distributed/redis-client';
 import { redisTarget } from '../../src/distributed/redis-url';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { LonasEvent } from '../../src/events';
+import { outputFiles } from '../../src/experiment/output-files';
+import { removeLeftovers } from '../../src/io/leftovers';
+import { claimForTraining, lockOutputDir } from '../../src/io/output-dir';
+import { recordEvents } from '../../src/live/event-log';
+import { nasConfigOf, type NasConfig } from '../../src/nas/nas-config';
+import type { Task, TaskOutput } from '../../src/tasks/task';
+import { taskOf } from '../../src/tasks/task-of';
+import { globalScheduleFrom, stageSettingsNotDone, stagesFrom } from '../../src/train/schedule';
+import { evaluatorChoiceOf, type EvaluatorChoice } from './evaluator-choice';
+import type { ExperimentConfig } from './experiment-config';
+import { searchPlanOf, type SearchPlan } from './search-plan';
+
+/** An experiment checked before anything loads: what the later phases run with. */
+export interface ExperimentPlan extends SearchPlan {
+  config: ExperimentConfig;
+  nasConfig: NasConfig;
+  task: Task;
+  evaluators: EvaluatorChoice;
+  /** The run's result files in its output folder. */
+  output: TaskOutput;
+  /** Frees the output folder for another run: called when the experiment ends. */
+  releaseOutputDir(): void;
+}
 
 /** The most training epochs a run may ask for. */
 const MAX_EPOCHS = 100_000;
 
-/** The search and sampler a config asks for, checked: `bootstrapNAS.search` and `lonas.sampler`. */
-export interface SearchPlan {
-  /** The search's inputs that come from the config, with a fresh strategy over `space`. */
-  search(
-    space: SearchSpace,
-  ): Pick<SearchInput, 'space' | 'strategy' | 'algorithm' | 'numEvals' | 'population' | 'refAcc' | 'accDelta'>;
-  sampler(space: SearchSpace, seed: number): SamplerLogic;
-}
+const positiveInteger = (field: string, value: number | undefined): Checked<void> =>
+  value === undefined || (Number.isInteger(value) && value >= 1)
+    ? E.right(undefined)
+    : E.left([`${field} must be a positive integer, got ${value}`]);
 
-/** Where the search's candidates are scored: here, on worker threads, or on queue workers through Redis. */
-export type EvaluatorChoice =
-  { kind: 'here' } | { kind: 'threads'; size: number } | { kind: 'queue'; url: string; queue: string; field: string };
+const problem = (condition: boolean, message: () => string): Checked<void> =>
+  condition ? E.left([message()]) : E.right(undefined);
 
-/**
- * The strategies and samplers a run can name: lonas's own, those of the config's `lonas.plugins`
- * (relative to the config file) and of `plugins` (relative to the working folder).
- */
-function pluginsFor(nasConfig: NasConfig, plugins: string[] = []): PluginRegistry {
-  const registry = new PluginRegistry([...builtInStrategies, ...builtInSamplers]);
-  for (const file of nasConfig.nncf.lonas?.plugins ?? []) registry.load(file, path.dirname(nasConfig.source));
-  for (const file of plugins) registry.load(file, process.cwd());
-  return registry;
-}
-
-export function searchPlanOf(nasConfig: NasConfig, plugins?: string[]): SearchPlan {
-  const where = nasConfig.source;
-  const registry = pluginsFor(nasConfig, plugins);
-  const search = nasConfig.nncf.bootstrapNAS.search ?? {};
-  const strategy = registry.strategy(search.algorithm ?? 'NSGA2', where);
-  // A section's keys are NNCF's (or the sampler's name) and the plug-in's settings: any other is a slip.
-  const ownKeys = (section: t.Mixed, plugin: { settings?: t.Mixed }) =>
-    plugin.settings === undefined ? section : t.intersection([section, plugin.settings]);
-  rejectUnknownKeys(ownKeys(NncfSearchJson, strategy), search, where, [], 'bootstrapNAS.search');
-  const strategySettings = pluginSettings(strategy, search, where);
-  const numEvals = search.num_evals ?? 3000;
-  const population = search.population ?? 40;
-  if (!Number.isInteger(population) || population < 1 || population > numEvals) {
-    throw new ExperimentError(
-      `${where}: bootstrapNAS.search.population must be an integer between 1 and num_evals (${numEvals}), got ${population}`,
-    );
-  }
-  const samplerSection = nasConfig.nncf.lonas?.sampler ?? {};
-  const sampler = registry.sampler(samplerSection.name ?? 'uniform', where);
-  rejectUnknownKeys(ownKeys(SamplerSectionJson, sampler), samplerSection, where, [], 'lonas.sampler');
-  const samplerSettings = pluginSettings(sampler, samplerSection, where);
-  return {
-    search: (space) => ({
-      space,
-      strategy: strategy.create({
-        choices: space.groups.map((g) => g.widths.length),
-        population,
-        seed: search.seed ?? 0,
-        space,
-        settings: strategySettings,
-      }),
-      algorithm: strategy.name,
-      numEvals,
-      population,
-      refAcc: search.ref_acc ?? -1,
-      accDelta: search.acc_delta ?? 1,
-    }),
-    sampler: (space, seed) => sampler.create({ space, seed, settings: samplerSettings }),
-  };
-}
-
-/**
- * Every check that needs no model: the schedule, the search and sampler settings, the task's
- * files for the phases asked, the model and adapter paths, and an output folder that can be
- * written. Runs before anything loads, so a mistake costs seconds, not a training run. Returns
- * the checked search plan, and the settings that are accepted but not acted on, each with why.
- */
-export function validateExperiment(
-  config: ExperimentConfig,
-  task: Task,
-  nasConfig: NasConfig,
-): SearchPlan & { evaluators: EvaluatorChoice; notDone: string[] } {
-  const { phases } = config;
-  const notDone: string[] = [];
-  if (!phases.train && !phases.eval && !phases.test && !phases.search) {
-    throw new ExperimentError('nothing to do: no phase (train, eval, test, search) was asked for');
-  }
-  if (phases.train) {
-    const training = nasConfig.nncf.bootstrapNAS.training;
-    stagesFrom(training?.schedule?.list_stage_descriptions, nasConfig.source);
-    globalScheduleFrom(training?.lr_schedule, training?.schedule?.list_stage_descriptions, nasConfig.source);
-    notDone.push(...stageSettingsNotDone(training?.schedule?.list_stage_descriptions, nasConfig.source));
-  }
-  const plan = searchPlanOf(nasConfig, config.plugins);
-  task.validate(phases);
-  const workers = config.evalWorkers ?? nasConfig.nncf.lonas?.eval_workers;
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
-    const field =
-      config.evalWorkers !== undefined ? 'evalWorkers (--eval_workers)' : `${nasConfig.source}: lonas.eval_workers`;
-    throw new ExperimentError(`${field} must be a positive integer, got ${workers}`);
-  }
-  if (phases.search && workers !== undefined && workers > 1) evaluatorWorkerFile();
-  const queueUrl = config.evalQueue ?? nasConfig.nncf.lonas?.eval_queue;
-  const queueField =
-    config.evalQueue !== undefined ? 'evalQueue (--eval_queue)' : `${nasConfig.source}: lonas.eval_queue`;
-  if (queueUrl !== undefined) {
-    redisTarget(queueUrl, queueField);
-    if (workers !== undefined && workers > 1) {
-      throw new ExperimentError(
-        `${queueField} and eval_workers ${workers} both ask where to evaluate: use one (queue workers take --concurrency)`,
-      );
-    }
-  }
-  const evaluators: EvaluatorChoice =
-    queueUrl !== undefined
-      ? {
-          kind: 'queue',
-          url: queueUrl,
-          queue: config.evalQueueName ?? nasConfig.nncf.lonas?.eval_queue_name ?? DEFAULT_EVAL_QUEUE,
-          field: queueField,
-        }
-      : workers !== undefined && workers > 1
-        ? { kind: 'threads', size: workers }
-        : { kind: 'here' };
+/** The numbers of a run's training and evaluation. */
+function checkNumbers(config: ExperimentConfig): Checked<unknown> {
   const { training } = config;
-  for (const [field, value] of [
-    ['training.batchSize', training.batchSize],
-    ['training.gradientAccumulationSteps', training.gradientAccumulationSteps],
-    ['training.epochs', training.epochs ?? 1],
-    ['evalBatchSize', config.evalBatchSize],
-  ] as const) {
-    if (!Number.isInteger(value) || value < 1)
-      throw new ExperimentError(`${field} must be a positive integer, got ${value}`);
-  }
-  // LoNAS trains for 6 to 80 epochs; a count past this bound is a slip of the keyboard that would run for ever.
-  if (training.epochs !== undefined && training.epochs > MAX_EPOCHS) {
-    throw new ExperimentError(
-      `training.epochs (--num_train_epochs) must be at most ${MAX_EPOCHS}, got ${training.epochs}`,
-    );
-  }
-  if (!(training.weightDecay >= 0)) {
-    throw new ExperimentError(`training.weightDecay must be a number >= 0, got ${training.weightDecay}`);
-  }
-  if (!fs.existsSync(config.model)) {
-    throw new ExperimentError(`${config.model}: no such model folder or checkpoint file`);
-  }
-  if (config.loraWeights !== undefined && !fs.existsSync(path.join(config.loraWeights, 'adapter_config.json'))) {
-    throw new ExperimentError(`${config.loraWeights}: no adapter_config.json (expected a PEFT adapter folder)`);
-  }
-  try {
-    fs.mkdirSync(config.outputDir, { recursive: true });
-    fs.accessSync(config.outputDir, fs.constants.W_OK);
-  } catch (error) {
-    throw new ExperimentError(`${config.outputDir}: cannot write the output folder (${(error as Error).message})`);
-  }
-  return { ...plan, evaluators, notDone };
+  return allChecked({
+    batchSize: positiveInteger('training.batchSize', training.batchSize),
+    accumulation: positiveInteger('training.gradientAccumulationSteps', training.gradientAccumulationSteps),
+    // LoNAS trains for 6 to 80 epochs; a count past this bound is a slip of the keyboard that would run for ever.
+    epochs: pipe(
+      positiveInteger('training.epochs', training.epochs),
+      E.flatMap(() =>
+        problem(
+          training.epochs !== undefined && training.epochs > MAX_EPOCHS,
+          () => `training.epochs (--num_train_epochs) must be at most ${MAX_EPOCHS}, got ${training.epochs}`,
+        ),
+      ),
+    ),
+    evalBatchSize: positiveInteger('evalBatchSize', config.evalBatchSize),
+    weightDecay: problem(
+      !(training.weightDecay >= 0),
+      () => `training.weightDecay must be a number >= 0, got ${training.weightDecay}`,
+    ),
+  });
 }
+
+/** The files and folders a run reads and writes. */
+function checkPaths(config: ExperimentConfig): Checked<unknown> {
+  return allChecked({
+    model: problem(!fs.existsSync(config.model), () => `${config.model}: no such model folder or checkpoint file`),
+    adapter: problem(
+      config.loraWeights !== undefined && !fs.existsSync(path.join(config.loraWeights, 'adapter_config.json')),
+      () => `${config.loraWeights}: no adapter_config.json (expected a PEFT adapter folder)`,
+    ),
+    outputDir: attempt(() => {
+      try {
+        fs.mkdirSync(config.outputDir, { recursive: true });
+        fs.accessSync(config.outputDir, fs.constants.W_OK);
+      } catch (error) {
+        throw new Error(`${config.outputDir}: cannot write the output folder (${(error as Error).message})`);
+      }
+    }),
+  });
+}
+
+/** What follows from the NNCF config: the stage schedule, the strategy and sampler, the evaluators. */
+function checkNasConfig(
+  config: ExperimentConfig,
+): Checked<{ nasConfig: NasConfig; plan: SearchPlan; evaluators: EvaluatorChoice; notDone: string[] }> {
+  const { phases } = config;
+  return pipe(
+    attempt(() => nasConfigOf(config.nncfConfig)),
+    E.flatMap((nasConfig) => {
+      const training = nasConfig.nncf.bootstrapNAS.training;
+      const stages = training?.schedule?.list_stage_descriptions;
+      return allChecked({
+        nasConfig: E.right(nasConfig),
+        schedule: attempt(() => {
+          if (!phases.train) return;
+          stagesFrom(stages, nasConfig.source);
+          globalScheduleFrom(training?.lr_schedule, stages, nasConfig.source);
+        }),
+        plan: attempt(() => searchPlanOf(nasConfig, config)),
+        evaluators: attempt((): EvaluatorChoice =>
+          phases.search ? evaluatorChoiceOf(config, nasConfig) : { kind: 'here' },
+        ),
+        notDone: attempt(() => (phases.train ? stageSettingsNotDone(stages, nasConfig.source) : [])),
+      });
+    }),
+  );
+}
+
+/**
+ * Every check that needs no model, all at once: the phases, the NNCF config (schedule, strategy,
+ * sampler, evaluators), the task's files for the phases asked, the numbers, the model and
+ * adapter paths, and an output folder that can be written. A mistake costs seconds, not a
+ * training run, and a config with several names them all.
+ */
+export function checkExperiment(config: ExperimentConfig) {
+  const { phases } = config;
+  return orThrow(
+    allChecked({
+      phases: problem(
+        !phases.train && !phases.eval && !phases.test && !phases.search,
+        () => 'nothing to do: no phase (train, eval, test, search) was asked for',
+      ),
+      nas: checkNasConfig(config),
+      task: attempt(() => {
+        const task = taskOf(config.task);
+        task.validate(phases);
+        return task;
+      }),
+      numbers: checkNumbers(config),
+      paths: checkPaths(config),
+    }),
+    "the experiment's settings",
+  );
+}
+
+/**
+ * The validate phase: every check, then the run's claim on its output folder (a lock; a training
+ * run found there is refused unless resumed or overwritten), its event log, and a reachable
+ * Redis where the search evaluates on a queue. Settings accepted but not acted on are said once.
+ */
+export const validatePhase = (events: Subject<LonasEvent>) =>
+  fromPromise<ExperimentPlan, ValidateInput<ExperimentConfig>>(async ({ input: { config } }) => {
+    const { nas, task } = checkExperiment(config);
+    const { nasConfig, plan, evaluators, notDone } = nas;
+    // A Redis that is down or refuses the password is found now, in seconds, not after training.
+    if (evaluators.kind === 'queue') await probeRedis(redisTarget(evaluators.url, evaluators.field));
+    const { outputDir } = config;
+    const releaseOutputDir = lockOutputDir(outputDir);
+    try {
+      if (config.phases.train) {
+        claimForTraining(outputDir, { resume: config.training.resume, overwrite: config.overwriteOutputDir });
+      }
+    } catch (error) {
+      releaseOutputDir();
+      throw error;
+    }
+    for (const line of notDone) process.stderr.write(`lonas: ${line}\n`);
+    for (const file of removeLeftovers(outputDir))
+      process.stderr.write(`lonas: removed ${file}, left by a killed run\n`);
+    recordEvents(events, outputDir);
+    return { ...plan, config, nasConfig, task, evaluators, output: outputFiles(outputDir), releaseOutputDir };
+  });

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { ExperimentConfig } from '../experiment/experiment-config';
+import type { EvaluatorConfig } from '../experiment/evaluator-config';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, saveAdapter } from '../nas/peft-adapter';
 import type { ModelIdentity } from '../models/model-identity';
 import type { SuperNetwork } from '../nas/super-network';
@@ -16,14 +16,13 @@ import { sha256 } from './blob-store';
 export interface EvalSetup {
   format: 'lonas-eval-setup/1';
   /** The task's settings (its file paths are the search machine's: workers score `validation`). */
-  task: ExperimentConfig['task'];
+  task: EvaluatorConfig['task'];
   model: { path: string; tokenizer?: string; identity: ModelIdentity };
   /** Blob hashes: the NNCF config file, the adapter's two files, the validation records as JSON. */
   nncfConfig: string;
   adapter: { config: string; weights: string };
   validation: string;
-  lora: ExperimentConfig['lora'];
-  loraDefaults?: ExperimentConfig['loraDefaults'];
+  lora: EvaluatorConfig['lora'];
   seed: number;
   evalBatchSize: number;
 }
@@ -40,7 +39,7 @@ export interface PublishedSetup {
  * loads), scored on `records` with the experiment's task settings.
  */
 export async function prepareSetup(
-  config: ExperimentConfig,
+  config: EvaluatorConfig,
   network: SuperNetwork,
   adapterTaskType: 'CAUSAL_LM' | 'SEQ_CLS',
   records: unknown[],
@@ -57,7 +56,10 @@ export async function prepareSetup(
     fs.rmSync(folder, { recursive: true, force: true });
   }
   const blobs = [
-    fs.readFileSync(config.nncfConfig),
+    // An inline config travels as its JSON, as a file would.
+    typeof config.nncfConfig === 'string'
+      ? fs.readFileSync(config.nncfConfig)
+      : Buffer.from(JSON.stringify(config.nncfConfig)),
     adapterConfig,
     adapterWeights,
     Buffer.from(JSON.stringify(records)),
@@ -76,8 +78,7 @@ export async function prepareSetup(
     adapter: { config: adapterConfigHash, weights: adapterWeightsHash },
     validation,
     lora: config.lora,
-    ...(config.loraDefaults === undefined ? {} : { loraDefaults: config.loraDefaults }),
-    seed: config.training.seed,
+    seed: config.seed,
     evalBatchSize: config.evalBatchSize,
   };
   return { hash: sha256(JSON.stringify(setup)), setup, blobs: blobs.map((bytes, i) => ({ hash: hashes[i], bytes })) };

@@ -13,29 +13,26 @@ import { BLOB_TTL_SECONDS, getBlob, hasBlob, putBlob, sha256 } from './blob-stor
 import type { EvalSetup, PublishedSetup } from './eval-setup';
 
 const Hash = t.refinement(t.string, (s) => /^[0-9a-f]{64}$/.test(s), 'a SHA-256 in hex');
-const EvalSetupJson = t.intersection([
-  t.type({
-    format: t.literal('lonas-eval-setup/1'),
-    task: t.intersection([t.type({ kind: t.keyof({ commonsense: null, math: null, glue: null }) }), t.UnknownRecord]),
-    model: t.intersection([
-      t.type({
-        path: t.string,
-        identity: t.intersection([
-          t.type({ config: t.UnknownRecord, files: t.string }),
-          t.partial({ tokenizer: t.string }),
-        ]),
-      }),
-      t.partial({ tokenizer: t.string }),
-    ]),
-    nncfConfig: Hash,
-    adapter: t.type({ config: Hash, weights: Hash }),
-    validation: Hash,
-    lora: t.UnknownRecord,
-    seed: t.number,
-    evalBatchSize: t.number,
-  }),
-  t.partial({ loraDefaults: t.UnknownRecord }),
-]);
+const EvalSetupJson = t.type({
+  format: t.literal('lonas-eval-setup/1'),
+  task: t.intersection([t.type({ kind: t.keyof({ commonsense: null, math: null, glue: null }) }), t.UnknownRecord]),
+  model: t.intersection([
+    t.type({
+      path: t.string,
+      identity: t.intersection([
+        t.type({ config: t.UnknownRecord, files: t.string }),
+        t.partial({ tokenizer: t.string }),
+      ]),
+    }),
+    t.partial({ tokenizer: t.string }),
+  ]),
+  nncfConfig: Hash,
+  adapter: t.type({ config: Hash, weights: Hash }),
+  validation: Hash,
+  lora: t.UnknownRecord,
+  seed: t.number,
+  evalBatchSize: t.number,
+});
 
 const setupKey = (hash: string) => `lonas:setup:${hash}`;
 

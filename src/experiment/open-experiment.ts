@@ -10,8 +10,9 @@ import { ExperimentError } from '../util/experiment-error';
 import type { BoundTask, Task, TaskContext } from '../tasks/task';
 import { taskLoss } from '../train/task-loss';
 import { loadTokenizer } from '../tokenizers/load-tokenizer';
-import type { ExperimentConfig } from './experiment-config';
-import { experimentMemory } from './experiment-memory';
+import type { EvaluatorConfig } from './evaluator-config';
+import { experimentMemory, type ExperimentWorkload } from './experiment-memory';
+import { nasConfigOf } from '../nas/nas-config';
 
 /** An experiment's model, ready for its phases. */
 export interface OpenExperiment {
@@ -31,24 +32,24 @@ export interface OpenExperiment {
  * task: what the experiment's load phase and every evaluator worker do alike.
  */
 export async function openExperiment(
-  config: ExperimentConfig,
-  nasConfig: NasConfig,
+  config: Omit<EvaluatorConfig, 'task'>,
   task: Task,
   context: Omit<TaskContext, 'loaded' | 'network' | 'tokenizer' | 'evalBatchSize'>,
-  log?: (line: string) => void,
+  options: ExperimentWorkload & { nasConfig?: NasConfig; log?: (line: string) => void },
 ): Promise<OpenExperiment> {
+  const nasConfig = options.nasConfig ?? nasConfigOf(config.nncfConfig);
   let checkpoint = openCheckpoint(config.model);
   if (task.adaptCheckpoint !== undefined) checkpoint = task.adaptCheckpoint(checkpoint);
   // The backend is chosen with the run's size in mind: wasm's heap stops at 4 GiB.
   await selectBackend({
     requested: config.backend,
-    memory: experimentMemory(config, nasConfig, checkpoint),
-    ...(log === undefined ? {} : { log }),
+    memory: experimentMemory(config, task, nasConfig, checkpoint, options),
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   const { loaded, network } = openSuperNetwork(checkpoint, nasConfig, {
     lora: config.loraWeights === undefined ? config.lora : adapterLoraPlan(config.loraWeights),
-    loraDefaults: config.loraDefaults,
-    seed: config.training.seed,
+    loraDefaults: task.lora,
+    seed: config.seed,
   });
   if (task.modelKind !== undefined && task.modelKind !== loaded.kind) {
     throw new ExperimentError(

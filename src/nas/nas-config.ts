@@ -23,6 +23,18 @@ export function readNasConfig(file: string): NasConfig {
   return { source: file, nncf: decodeNncfConfig(parseLenientJson(fs.readFileSync(file, 'utf8'), file), file) };
 }
 
+/** An NNCF config as a file, or as its JSON in an object (a script's own, written inline). */
+export type NncfConfigSource = string | Record<string, unknown>;
+
+/** Where errors name an inline config, and what its relative plug-in paths start from (the working folder). */
+export const INLINE_NNCF_CONFIG = 'nncfConfig';
+
+/** The config a file holds, or an inline one decoded the same way. */
+export function nasConfigOf(source: NncfConfigSource): NasConfig {
+  if (typeof source === 'string') return readNasConfig(source);
+  return { source: INLINE_NNCF_CONFIG, nncf: decodeNncfConfig(source, INLINE_NNCF_CONFIG) };
+}
+
 /** LoNAS's adapter settings per family, used where neither the config nor a flag says otherwise. */
 export const defaultLora: Record<string, LoraPlan> = {
   llama: {

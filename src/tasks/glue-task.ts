@@ -5,6 +5,7 @@ import { glueLabelCount, parseGlueExamples, readGlueTsv, type GlueExample } from
 import { glueMetrics, glueObjective } from '../eval/glue-metrics';
 import type { GlueTaskConfig } from './task-config';
 import type { Checkpoint } from '../models/checkpoint';
+import type { LoraPlan } from '../nas/elastic-plan';
 import type { SubnetConfig } from '../nas/search-space';
 import { collate, type Example } from '../train/batches';
 import { truncatePair } from '../tokenizers/batch-encode';
@@ -45,6 +46,15 @@ function encodePairs(tokenizer: TextTokenizer, examples: GlueExample[], maxLengt
   });
 }
 
+/** run_glue.py's LoRA arguments' defaults; PEFT's SEQ_CLS task type trains and saves the classifier in full. */
+export const GLUE_TASK_LORA: LoraPlan = {
+  targetModules: ['query', 'key', 'value'],
+  rank: 8,
+  alpha: 16,
+  dropout: 0.1,
+  modulesToSave: ['classifier'],
+};
+
 /** LoNAS's run_glue.py: BERT on a GLUE task's TSVs, GLUE's metrics, the dev set as validation. */
 export function glueTask(config: GlueTaskConfig): Task {
   const { taskName, datasetPath } = config;
@@ -61,6 +71,9 @@ export function glueTask(config: GlueTaskConfig): Task {
   return {
     name: 'glue',
     modelKind: 'sequence-classification',
+    identity: config,
+    lora: GLUE_TASK_LORA,
+    shape: { tokens: config.maxSeqLength, beams: 1 },
     validate(phases) {
       glueLabelCount(taskName);
       const needed = [

@@ -10,6 +10,7 @@ import {
   type InstructionRecord,
 } from '../data/llm-adapters';
 import type { LlmTaskConfig } from './task-config';
+import type { LoraPlan } from '../nas/elastic-plan';
 import type { SubnetConfig } from '../nas/search-space';
 import { generationAccuracy } from './generation-accuracy';
 import { subnetRecord } from '../events';
@@ -23,6 +24,15 @@ import { commonsenseTask, mathTask } from './tasks';
  * LoNAS's run_commonsense.py and run_math.py: an LLM-Adapters training JSON (a seeded part held
  * out for the search), test sets judged by 4-beam generation and answer extraction.
  */
+/** run_commonsense.py's and run_math.py's LoRA arguments' defaults. */
+export const LLM_TASK_LORA: LoraPlan = {
+  targetModules: ['q_proj', 'v_proj'],
+  rank: 32,
+  alpha: 64,
+  dropout: 0,
+  modulesToSave: [],
+};
+
 export function llmTask(config: LlmTaskConfig): Task {
   const family = config.kind === 'math' ? mathTask : commonsenseTask;
   const testFile = (dataset: string) => path.join(config.datasetsDir, dataset, 'test.json');
@@ -55,6 +65,9 @@ export function llmTask(config: LlmTaskConfig): Task {
   return {
     name: config.kind,
     modelKind: 'causal-lm',
+    identity: config,
+    lora: LLM_TASK_LORA,
+    shape: { tokens: config.cutoffLen, beams: config.numBeams },
     validate(phases) {
       if ((phases.train || phases.search) && config.datasetPath === undefined) {
         throw new ExperimentError('--dataset_path (the training JSON) is needed to train or search');

@@ -1,6 +1,7 @@
 import type { LonasEvent } from '../events';
 import type { Checkpoint } from '../models/checkpoint';
 import type { LoadedModel } from '../models/registry';
+import type { LoraPlan } from '../nas/elastic-plan';
 import type { SubnetConfig } from '../nas/search-space';
 import type { SuperNetwork } from '../nas/super-network';
 import type { Example } from '../train/batches';
@@ -61,6 +62,12 @@ export interface Task {
   readonly name: string;
   /** The model kind the task needs, or undefined for any. */
   readonly modelKind?: LoadedModel['kind'];
+  /** What the task's results depend on (its settings): a checkpoint of another task is refused (default: the name). */
+  readonly identity?: unknown;
+  /** The adapter settings of LoNAS's script for the task, where neither the experiment nor the config's lonas section says. */
+  readonly lora?: LoraPlan;
+  /** Tokens per sequence, and sequences per evaluated example (beams): what the memory estimate sizes. */
+  readonly shape?: { tokens: number; beams: number };
   /** Checks the task's files and settings for the phases asked, before any model loads. */
   validate(phases: { train: boolean; eval: boolean; test: boolean; search: boolean }): void;
   /** The checkpoint as the task needs it (GLUE: a classifier sized for its labels). */

@@ -13,6 +13,8 @@ import type { Task } from './task';
 export function textTask(config: TextTaskConfig): Task {
   return {
     name: 'text',
+    identity: config,
+    shape: { tokens: config.maxSeqLength, beams: 1 },
     validate(phases) {
       if (!fs.existsSync(config.trainFile)) throw new ExperimentError(`${config.trainFile}: no such training file`);
       readTextFile(config.trainFile);

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { searchPlanOf } from '../../actors/experiment/validate';
+import { searchPlanOf } from '../../actors/experiment/search-plan';
 import { readNasConfig } from '../../src/nas/nas-config';
 import { lonasCli as cli } from '../support/cli';
 import { describeWithSharedData, sharedData } from '../support/shared-data';

@@ -124,20 +124,8 @@ describeWithRedis('a search on lonas workers through Redis (--eval_queue)', () =
       model: demo('model'),
       nncfConfig: nncf,
       outputDir: adapter,
-      phases: { train: true, eval: false, test: false, search: false },
-      lora: {},
-      training: {
-        batchSize: 16,
-        gradientAccumulationSteps: 1,
-        epochs: 1,
-        seed: 0,
-        weightDecay: 0,
-        optim: 'adamw_torch',
-        saveStrategy: 'no',
-        resume: false,
-        evaluationStrategy: 'no',
-      },
-      evalBatchSize: 8,
+      phases: { test: false, search: false },
+      training: { batchSize: 16, epochs: 1, seed: 0, optim: 'adamw_torch', saveStrategy: 'no' },
     }).result;
     expect(trained.status).toBe('done');
     const reference = await lonasCli(search(serial));

@@ -6,7 +6,12 @@ import { promisify } from 'util';
 import { runExperiment } from '../../actors/experiment/run-experiment';
 import { workerPool } from '../../actors/evaluators/worker-pool';
 import type { LonasEvent } from '../../src/events';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import {
+  evaluatorConfigOf,
+  experimentConfig,
+  type ExperimentSettings,
+} from '../../actors/experiment/experiment-config';
+import type { TaskConfig } from '../../src/tasks/task-config';
 import { openCheckpoint } from '../../src/models/checkpoint';
 import { architectureFromConfig } from '../../src/models/registry';
 import { readNasConfig, searchSpaceFor } from '../../src/nas/nas-config';
@@ -55,37 +60,30 @@ describe('--eval_workers: the search on several evaluator workers', () => {
   const nncf = path.join(tiny.folder, 'config.json');
   fs.writeFileSync(nncf, JSON.stringify(config));
   const adapter = path.join(tiny.folder, 'trained');
-  const experiment = (outputDir: string, changes: Partial<ExperimentConfig> = {}): ExperimentConfig => ({
+  const experiment = (outputDir: string, changes: Partial<ExperimentSettings> = {}): ExperimentSettings => ({
     task: {
       kind: 'commonsense',
       datasetPath: train,
       valSetSize: 6,
       datasetsDir: path.join(tiny.folder, 'datasets'),
       cutoffLen: 64,
-      trainOnInputs: true,
       numBeams: 1,
       maxNewTokens: 4,
     },
     model: tiny.path('llama'),
     nncfConfig: nncf,
     outputDir,
-    phases: { train: false, eval: false, test: false, search: true },
+    phases: { train: false, test: false, search: true },
     loraWeights: adapter,
-    lora: {},
-    training: {
-      batchSize: 4,
-      gradientAccumulationSteps: 1,
-      epochs: 1,
-      seed: 0,
-      weightDecay: 0,
-      optim: 'adamw_torch',
-      saveStrategy: 'no',
-      resume: false,
-      evaluationStrategy: 'no',
-    },
+    training: { batchSize: 4, epochs: 1, seed: 0, optim: 'adamw_torch', saveStrategy: 'no' },
     evalBatchSize: 3,
     ...changes,
   });
+  /** What a worker pool opens for `experiment(...)`. */
+  const evaluators = (outputDir: string, changes: Partial<ExperimentSettings> = {}) => {
+    const config = experimentConfig(experiment(outputDir, changes));
+    return evaluatorConfigOf(config, config.task as TaskConfig);
+  };
   const search = (out: string, workers: number) => [
     'commonsense',
     ...['--model_name_or_path', tiny.path('llama'), '--nncf_config', nncf, '--dataset_path', train],
@@ -143,7 +141,7 @@ describe('--eval_workers: the search on several evaluator workers', () => {
     bert.lonas.eval_workers = 2;
     const bertConfig = path.join(tiny.folder, 'bert.json');
     fs.writeFileSync(bertConfig, JSON.stringify(bert));
-    const glue = (outputDir: string, changes: Partial<ExperimentConfig>): ExperimentConfig => ({
+    const glue = (outputDir: string, changes: Partial<ExperimentSettings>): ExperimentSettings => ({
       ...experiment(outputDir),
       task: { kind: 'glue', taskName: 'stsb', datasetPath: stsb, maxSeqLength: 16 },
       model: tiny.path('bert'),
@@ -190,7 +188,7 @@ describe('--eval_workers: the search on several evaluator workers', () => {
   });
 
   it('names the worker and the candidate when scoring fails, and ends unfinished work on unsubscribe', async () => {
-    const pool = workerPool({ size: 2, config: experiment(path.join(tiny.folder, 'pool')), logBackend: false });
+    const pool = workerPool({ size: 2, config: evaluators(path.join(tiny.folder, 'pool')), logBackend: false });
     try {
       const space = searchSpaceFor(
         readNasConfig(nncf),
@@ -216,7 +214,7 @@ describe('--eval_workers: the search on several evaluator workers', () => {
   it('a worker that cannot open the experiment errors the evaluation, naming it', async () => {
     const pool = workerPool({
       size: 1,
-      config: experiment(path.join(tiny.folder, 'missing'), { model: path.join(tiny.folder, 'no-such-model') }),
+      config: evaluators(path.join(tiny.folder, 'missing'), { model: path.join(tiny.folder, 'no-such-model') }),
       logBackend: false,
       transport: 'process',
     });

@@ -17,23 +17,22 @@ export function optionalInteger(value: string | undefined, flag: string, min = 0
   return value === undefined ? undefined : integer(value, flag, 0, min);
 }
 
-/** One of `allowed`, or `fallback` when absent. */
+/** One of `allowed`, or undefined when absent. */
 export function choice<T extends string>(
   value: string | undefined,
   flag: string,
   allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
+): T | undefined {
+  if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new UsageError(`${flag} must be ${allowed.join(' or ')}, got '${value}'`);
   }
   return value as T;
 }
 
-/** A number >= 0, or 0 when absent. */
-export function nonNegative(value: string | undefined, flag: string): number {
-  if (value === undefined) return 0;
+/** A number >= 0, or undefined when absent. */
+export function nonNegative(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
     throw new UsageError(`${flag} must be a number >= 0, got '${value}'`);

@@ -1,6 +1,6 @@
 import { Subject } from 'rxjs';
 import type { LonasEvent, SearchQueueEvent } from '../../src/events';
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
+import type { ExperimentConfig } from '../../actors/experiment/experiment-config';
 import { runExperiment } from '../../actors/experiment/run-experiment';
 import { showSearchProgress, showTrainingProgress } from '../../src/live/progress-bar';
 import { startLive, type LiveFlagValues } from './live-flags';

@@ -25,7 +25,7 @@ export function taskCommand(family: Family): Command {
           model: experiment.model,
           nncf_config: experiment.nncfConfig,
           output_dir: experiment.outputDir,
-          task: experiment.task.kind === 'glue' ? experiment.task.taskName : undefined,
+          task: 'kind' in experiment.task && experiment.task.kind === 'glue' ? experiment.task.taskName : undefined,
         },
       });
     },

@@ -1,4 +1,3 @@
-import type { LoraPlan } from '../../src/nas/elastic-plan';
 import { liveFlagOptions } from './live-flags';
 import { loraFlagOptions } from './lora-flags';
 
@@ -76,11 +75,3 @@ export const taskFlagOptions = {
     Object.keys(IGNORED).map((flag) => [flag, { type: BOOLEAN_FLAGS.has(flag) ? 'boolean' : 'string' }]),
   ),
 } as const;
-
-/** The official scripts' LoRA arguments' defaults (run_commonsense.py and run_math.py share theirs). */
-export const SCRIPT_LORA: Record<Family, LoraPlan> = {
-  commonsense: { targetModules: ['q_proj', 'v_proj'], rank: 32, alpha: 64, dropout: 0, modulesToSave: [] },
-  math: { targetModules: ['q_proj', 'v_proj'], rank: 32, alpha: 64, dropout: 0, modulesToSave: [] },
-  // PEFT's SEQ_CLS task type trains and saves the classifier in full.
-  glue: { targetModules: ['query', 'key', 'value'], rank: 8, alpha: 16, dropout: 0.1, modulesToSave: ['classifier'] },
-};

@@ -1,11 +1,10 @@
-import type { ExperimentConfig } from '../../src/experiment/experiment-config';
-import type { TaskConfig } from '../../src/tasks/task-config';
-import { commonsenseTask, mathTask } from '../../src/tasks/tasks';
+import { experimentConfig, type ExperimentConfig } from '../../actors/experiment/experiment-config';
+import type { TaskSettings } from '../../src/tasks/task-config';
 import { parseFlags, UsageError } from './command';
 import { choice, integer, nonNegative, optionalInteger } from './flag-values';
 import type { LiveFlagValues } from './live-flags';
 import { loraFlags } from './lora-flags';
-import { IGNORED, IGNORED_BY_LLM_TASKS, SCRIPT_LORA, taskFlagOptions, type Family } from './task-flags';
+import { IGNORED, IGNORED_BY_LLM_TASKS, taskFlagOptions, type Family } from './task-flags';
 
 /** What a `lonas commonsense|math|glue` command line asks for: the experiment, and how to show it. */
 export interface TaskCommandSettings {
@@ -48,7 +47,7 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
   }
   const maxTrainSamples = optionalInteger(values.max_train_samples, '--max_train_samples');
   const maxTestSamples = optionalInteger(values.max_test_samples, '--max_test_samples');
-  let task: TaskConfig;
+  let task: TaskSettings;
   if (family === 'glue') {
     const taskName = values.task_name?.toLowerCase().replace('-', '');
     if (taskName === undefined || values.dataset_path === undefined) {
@@ -58,7 +57,7 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
       kind: 'glue',
       taskName,
       datasetPath: values.dataset_path,
-      maxSeqLength: integer(values.max_seq_length, '--max_seq_length', 128, 2),
+      maxSeqLength: optionalInteger(values.max_seq_length, '--max_seq_length', 2),
       maxTrainSamples,
       maxTestSamples,
     };
@@ -66,58 +65,57 @@ export function taskSettings(family: Family, args: string[]): TaskCommandSetting
     task = {
       kind: family,
       datasetPath: values.dataset_path,
-      valSetSize: integer(values.val_set_size, '--val_set_size', family === 'commonsense' ? 120 : 0),
-      // The official scripts read their test sets from datasets/<name>/test.json.
-      datasetsDir: values.datasets_dir ?? 'datasets',
+      valSetSize: optionalInteger(values.val_set_size, '--val_set_size'),
+      datasetsDir: values.datasets_dir,
       testDatasets: values.test_datasets
         ?.split(',')
         .map((d) => d.trim())
         .filter((d) => d !== ''),
       maxTrainSamples,
       maxTestSamples,
-      cutoffLen: integer(values.cutoff_len, '--cutoff_len', 256, 2),
-      trainOnInputs: values.train_on_inputs ?? true,
-      numBeams: integer(values.num_beams, '--num_beams', 4, 1),
-      maxNewTokens: integer(
-        values.max_new_tokens,
-        '--max_new_tokens',
-        (family === 'math' ? mathTask : commonsenseTask).maxNewTokens,
-        1,
-      ),
+      cutoffLen: optionalInteger(values.cutoff_len, '--cutoff_len', 2),
+      trainOnInputs: values.train_on_inputs,
+      numBeams: optionalInteger(values.num_beams, '--num_beams', 1),
+      maxNewTokens: optionalInteger(values.max_new_tokens, '--max_new_tokens', 1),
     };
   }
+  // Absent flags are left out: the library's defaults are the official scripts'.
   return {
-    experiment: {
+    experiment: experimentConfig({
       task,
       model,
       tokenizer: values.tokenizer,
       nncfConfig,
       outputDir,
-      overwriteOutputDir: values.overwrite_output_dir ?? false,
+      overwriteOutputDir: values.overwrite_output_dir,
       phases,
       loraWeights: values.lora_weights,
       lora: loraFlags(values),
-      loraDefaults: SCRIPT_LORA[family],
       training: {
-        batchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 8, 1),
-        gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1, 1),
+        batchSize: optionalInteger(values.per_device_train_batch_size, '--per_device_train_batch_size', 1),
+        gradientAccumulationSteps: optionalInteger(
+          values.gradient_accumulation_steps,
+          '--gradient_accumulation_steps',
+          1,
+        ),
+        // The scripts' TrainingArguments default; the library's is the stage schedule's total.
         epochs: integer(values.num_train_epochs, '--num_train_epochs', 3, 1),
-        seed: integer(values.seed, '--seed', 42),
+        seed: optionalInteger(values.seed, '--seed'),
         weightDecay: nonNegative(values.weight_decay, '--weight_decay'),
-        optim: choice(values.optim, '--optim', ['adamw_hf', 'adamw_torch'], 'adamw_hf'),
-        saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no'], 'epoch'),
+        optim: choice(values.optim, '--optim', ['adamw_hf', 'adamw_torch']),
+        saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no']),
         saveTotalLimit: optionalInteger(values.save_total_limit, '--save_total_limit', 1),
-        resume: values.resume ?? false,
+        resume: values.resume,
         evaluationStrategy:
-          family === 'glue' ? choice(values.evaluation_strategy, '--evaluation_strategy', ['no', 'epoch'], 'no') : 'no',
+          family === 'glue' ? choice(values.evaluation_strategy, '--evaluation_strategy', ['no', 'epoch']) : 'no',
       },
-      evalBatchSize: integer(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 8, 1),
+      evalBatchSize: optionalInteger(values.per_device_eval_batch_size, '--per_device_eval_batch_size', 1),
       evalWorkers: optionalInteger(values.eval_workers, '--eval_workers', 1),
       evalQueue: values.eval_queue,
       evalQueueName: values.eval_queue_name,
       backend: values.backend,
       plugins: values.plugin,
-    },
+    }),
     events: values.events ?? false,
     live: { live: values.live, 'live-token': values['live-token'], 'live-token-file': values['live-token-file'] },
     ignored,

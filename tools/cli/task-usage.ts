@@ -1,7 +1,9 @@
 import { commonsenseTask, mathTask } from '../../src/tasks/tasks';
 import { liveFlagsUsage } from './live-flags';
 import { loraFlagsUsage } from './lora-flags';
-import { IGNORED, IGNORED_BY_LLM_TASKS, SCRIPT_LORA, type Family } from './task-flags';
+import { GLUE_TASK_LORA } from '../../src/tasks/glue-task';
+import { LLM_TASK_LORA } from '../../src/tasks/llm-task';
+import { IGNORED, IGNORED_BY_LLM_TASKS, type Family } from './task-flags';
 
 /** The help text of `lonas commonsense|math|glue`, defaults included. */
 export function taskUsage(family: Family): string {
@@ -22,7 +24,7 @@ export function taskUsage(family: Family): string {
   --cutoff_len N                      training tokens per example (default 256)
   --train_on_inputs [true|false]      learn the prompt too (default true)
   --num_beams N / --max_new_tokens N  generation (default 4 and ${family === 'math' ? 256 : 32})`;
-  const lora = SCRIPT_LORA[family];
+  const lora = family === 'glue' ? GLUE_TASK_LORA : LLM_TASK_LORA;
   return `usage: lonas ${family} --model_name_or_path PATH --nncf_config FILE --output_dir DIR [--do_train]${family === 'glue' ? ' [--do_eval]' : ''} [--do_test] [--do_search] [options]
 
 ${family === 'glue' ? 'GLUE with BERT' : family === 'math' ? 'Math reasoning' : 'Commonsense reasoning'}, as LoNAS's run_${family}.py: train a super-adapter, test the heuristic subnet, search the Pareto front.

@@ -1,5 +1,6 @@
 import { parseFlags, UsageError, type Command } from './command';
-import { choice, integer, nonNegative, optionalInteger } from './flag-values';
+import { experimentConfig } from '../../actors/experiment/experiment-config';
+import { choice, nonNegative, optionalInteger } from './flag-values';
 import { liveFlagOptions, liveFlagsUsage } from './live-flags';
 import { loraFlagOptions, loraFlags, loraFlagsUsage } from './lora-flags';
 import { runExperimentCommand } from './run-experiment-command';
@@ -13,13 +14,13 @@ Trains a LoNAS super-adapter on a plain text file (JSON array or JSON lines of s
   --nncf_config FILE                 search space, stage schedule, sampler (lonas.sampler)
   --train_file FILE                  the training records
   --output_dir DIR                   adapter, checkpoints
-  --per_device_train_batch_size N    micro-batch size (default 4)
+  --per_device_train_batch_size N    micro-batch size (default 8)
   --gradient_accumulation_steps N    micro-batches per optimizer step (default 1)
   --num_train_epochs N               default: the schedule's total epochs
   --max_seq_length N                 truncate examples to N tokens (default 256)
   --weight_decay W                   AdamW weight decay, not on biases (default 0)
-  --optim adamw_torch|adamw_hf       torch's or transformers' AdamW (default adamw_torch)
-  --seed N                           data order, adapter init, sampling, dropout (default 0)
+  --optim adamw_torch|adamw_hf       torch's or transformers' AdamW (default adamw_hf)
+  --seed N                           data order, adapter init, sampling, dropout (default 42)
   --save_strategy epoch|no           checkpoint every epoch (default epoch)
   --save_total_limit N               keep the newest N checkpoints
   --resume                           continue from the newest checkpoint in --output_dir
@@ -64,10 +65,11 @@ export const trainCommand: Command = {
     if (model === undefined || nncf === undefined || trainFile === undefined || outputDir === undefined) {
       throw new UsageError('--model_name_or_path, --nncf_config, --train_file and --output_dir are required');
     }
+    // Absent flags are left out: the library's defaults stand.
     return runExperimentCommand(
       'train',
-      {
-        task: { kind: 'text', trainFile, maxSeqLength: integer(values.max_seq_length, '--max_seq_length', 256, 2) },
+      experimentConfig({
+        task: { kind: 'text', trainFile, maxSeqLength: optionalInteger(values.max_seq_length, '--max_seq_length', 2) },
         model,
         tokenizer: values.tokenizer,
         nncfConfig: nncf,
@@ -76,21 +78,23 @@ export const trainCommand: Command = {
         phases: { train: true, eval: false, test: false, search: false },
         lora: loraFlags(values),
         training: {
-          batchSize: integer(values.per_device_train_batch_size, '--per_device_train_batch_size', 4, 1),
-          gradientAccumulationSteps: integer(values.gradient_accumulation_steps, '--gradient_accumulation_steps', 1, 1),
+          batchSize: optionalInteger(values.per_device_train_batch_size, '--per_device_train_batch_size', 1),
+          gradientAccumulationSteps: optionalInteger(
+            values.gradient_accumulation_steps,
+            '--gradient_accumulation_steps',
+            1,
+          ),
           epochs: optionalInteger(values.num_train_epochs, '--num_train_epochs', 1),
-          seed: integer(values.seed, '--seed', 0),
+          seed: optionalInteger(values.seed, '--seed'),
           weightDecay: nonNegative(values.weight_decay, '--weight_decay'),
-          optim: choice(values.optim, '--optim', ['adamw_torch', 'adamw_hf'], 'adamw_torch'),
-          saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no'], 'epoch'),
+          optim: choice(values.optim, '--optim', ['adamw_torch', 'adamw_hf']),
+          saveStrategy: choice(values.save_strategy, '--save_strategy', ['epoch', 'no']),
           saveTotalLimit: optionalInteger(values.save_total_limit, '--save_total_limit', 1),
           resume: values.resume,
-          evaluationStrategy: 'no',
         },
-        evalBatchSize: 8,
         backend: values.backend,
         plugins: values.plugin,
-      },
+      }),
       {
         events: values.events,
         live: { live: values.live, 'live-token': values['live-token'], 'live-token-file': values['live-token-file'] },

@@ -5,13 +5,14 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { inProcessPool, type EvaluatorPool } from '../../../actors/evaluators/evaluator-pool';
 import { queuePool } from '../../../actors/evaluators/queue-pool';
 import { search } from '../../../actors/search';
-import { searchPlanOf } from '../../../actors/experiment/validate';
+import { searchPlanOf } from '../../../actors/experiment/search-plan';
 import { taskOf } from '../../../src/tasks/task-of';
 import { workerPool } from '../../../actors/evaluators/worker-pool';
 import { packagePath } from '../../../src/backend/build-artifacts';
 import { blasAddon } from '../../../src/backend/kernels/blas-addon';
 import { prepareSetup, type PublishedSetup } from '../../../src/distributed/eval-setup';
-import type { ExperimentConfig } from '../../../src/experiment/experiment-config';
+import type { EvaluatorConfig } from '../../../src/experiment/evaluator-config';
+import { taskConfig } from '../../../src/tasks/task-config';
 import { openExperiment } from '../../../src/experiment/open-experiment';
 import { modelIdentity } from '../../../src/models/model-identity';
 import { subnetCost } from '../../../src/nas/cost';
@@ -100,8 +101,8 @@ export const searchBenchmark: Benchmark = {
       const nncfConfig = path.join(folder, 'config.json');
       fs.writeFileSync(nncfConfig, JSON.stringify(nncf));
       const demo = (...parts: string[]) => packagePath('tools', 'demo', ...parts);
-      const config: ExperimentConfig = {
-        task: {
+      const config: EvaluatorConfig = {
+        task: taskConfig({
           kind: 'commonsense',
           datasetPath: demo('data', 'train.json'),
           valSetSize: 200,
@@ -110,36 +111,24 @@ export const searchBenchmark: Benchmark = {
           trainOnInputs: false,
           numBeams: 1,
           maxNewTokens: 6,
-        },
+        }),
         model: demo('model'),
         nncfConfig,
-        outputDir: folder,
-        phases: { train: false, eval: false, test: false, search: true },
         lora: {},
-        training: {
-          batchSize: 16,
-          gradientAccumulationSteps: 1,
-          seed: 0,
-          weightDecay: 0,
-          optim: 'adamw_torch',
-          saveStrategy: 'no',
-          resume: false,
-          evaluationStrategy: 'no',
-        },
+        seed: 0,
         evalBatchSize: 50,
       };
       const nasConfig = readNasConfig(nncfConfig);
       let backend = '';
       const opened = await openExperiment(
         config,
-        nasConfig,
         taskOf(config.task),
         {
           emit: () => {},
           output: { writeJson: () => {}, mergeJson: () => {} },
           signal: new AbortController().signal,
         },
-        (line) => (backend = line),
+        { nasConfig, evaluates: true, log: (line) => (backend = line) },
       );
       const objective = opened.bound.objective?.();
       if (objective === undefined) throw new Error('the demo task has no validation set');
