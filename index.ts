@@ -41,6 +41,7 @@ export { redisTarget, QueueError, type RedisTarget } from './src/distributed/red
 export { modelIdentity, type ModelIdentity } from './src/models/model-identity';
 export { builtInSamplers, samplerNamed } from './actors/samplers/registry';
 export type { SamplerLogic, SamplerState, SampleEvent } from './actors/samplers/sampler';
+export { samplerFromReducer, type SamplerReducer } from './actors/samplers/sampler-from-reducer';
 export { builtInStrategies, strategyNamed } from './actors/strategies/registry';
 export {
   defineStrategy,

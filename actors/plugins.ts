@@ -67,6 +67,17 @@ const isPlugin = (value: unknown): value is Plugin =>
   typeof (value as Plugin).create === 'function';
 
 /**
+ * The plug-ins a module exports: the module itself (`module.exports = defineStrategy(...)`) or
+ * any of its exports, `default` included (`export default ...` compiled to CommonJS); arrays of
+ * them too.
+ */
+function exportedPlugins(module: unknown): Plugin[] {
+  if (isPlugin(module)) return [module];
+  const exported = typeof module === 'object' && module !== null ? Object.values(module) : [];
+  return exported.flatMap((value) => (Array.isArray(value) ? value : [value])).filter(isPlugin);
+}
+
+/**
  * The strategies and samplers a run can name, each from where it was defined: lonas's own
  * (registered by the same define functions) and those of plug-in modules.
  */
@@ -89,16 +100,15 @@ export class PluginRegistry {
   /** Loads a plug-in module (resolved against `base`) and registers every plug-in it exports. */
   load(file: string, base: string): void {
     const resolved = path.resolve(base, file);
-    let module: Record<string, unknown>;
+    let module: unknown;
     try {
       // A plug-in is the user's module, found by path at run time.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      module = require(resolved) as Record<string, unknown>;
+      module = require(resolved);
     } catch (error) {
       throw new ExperimentError(`plug-in ${resolved}: cannot load it (${(error as Error).message.split('\n')[0]})`);
     }
-    const exported = Object.values(module).flatMap((value) => (Array.isArray(value) ? value : [value]));
-    const plugins = exported.filter(isPlugin);
+    const plugins = exportedPlugins(module);
     if (plugins.length === 0) {
       throw new ExperimentError(
         `plug-in ${resolved}: exports no strategy or sampler (use defineStrategy or defineSampler)`,

@@ -4,8 +4,7 @@
  * `"lonas": {"sampler": {"name": "hardest-again", "repeat_probability": 0.25}}`.
  */
 import * as t from 'io-ts';
-import { fromTransition } from 'xstate';
-import { defineSampler, defineStrategy, SeededRandom, type SampleEvent, type SamplerState } from 'lonas';
+import { defineSampler, defineStrategy, samplerFromReducer, SeededRandom, type SubnetConfig } from 'lonas';
 
 /**
  * A search strategy: a random first generation, then each generation mutates members of the
@@ -45,9 +44,10 @@ export const frontMutation = defineStrategy({
   },
 });
 
-interface HardestState extends SamplerState {
-  /** The subnet with the highest training loss reported so far, and that loss. */
-  hardest?: { subnet: SamplerState['subnet']; loss: number };
+/** The subnet with the highest training loss reported so far, and that loss. */
+interface Hardest {
+  subnet: SubnetConfig;
+  loss: number;
 }
 
 /**
@@ -58,19 +58,16 @@ export const hardestAgain = defineSampler({
   name: 'hardest-again',
   settings: t.partial({ repeat_probability: t.number }),
   create: ({ space, seed, settings }) =>
-    fromTransition(
-      (state: HardestState, event: SampleEvent): HardestState => {
-        const random = new SeededRandom(0);
-        random.state = state.random;
+    samplerFromReducer(
+      (hardest: Hardest | undefined, event, random) => {
         const feedback = event.feedback;
-        const hardest =
-          feedback !== undefined && (state.hardest === undefined || feedback.loss > state.hardest.loss)
+        const harder =
+          feedback !== undefined && (hardest === undefined || feedback.loss > hardest.loss)
             ? { subnet: feedback.subnet, loss: feedback.loss }
-            : state.hardest;
-        const repeat = hardest !== undefined && random.uniform() < (settings.repeat_probability ?? 0.25);
-        const subnet = repeat ? hardest.subnet : space.sample(random, event.widthIndicator);
-        return { subnet, random: random.state, count: state.count + 1, hardest };
+            : hardest;
+        const repeat = harder !== undefined && random.uniform() < (settings.repeat_probability ?? 0.25);
+        return { subnet: repeat ? harder.subnet : space.sample(random, event.widthIndicator), state: harder };
       },
-      { subnet: space.maximal(), random: seed >>> 0, count: 0 } as HardestState,
+      { seed, subnet: space.maximal() },
     ),
 });

@@ -1,16 +1,18 @@
-import { fromTransition } from 'xstate';
 import * as t from 'io-ts';
 import type { SearchSpace, SubnetConfig } from '../../src/nas/search-space';
-import type { SampleEvent, SamplerLogic, SamplerState } from './sampler';
-
-/** `lonas.sampler` for a fixed subnet: {group index: width}. */
-export const FixedSettings = t.partial({ subnet: t.record(t.string, t.number) });
+import { defineSampler } from '../plugins';
+import type { SamplerLogic } from './sampler';
+import { samplerFromReducer } from './sampler-from-reducer';
 
 /** Always one subnet (the max by default): a plain-LoRA baseline, or training one chosen subnet. */
 export const fixedSampler = (space: SearchSpace, seed: number, subnet?: SubnetConfig): SamplerLogic => {
   const fixed = space.validate(subnet ?? space.maximal());
-  return fromTransition(
-    (state: SamplerState, _event: SampleEvent): SamplerState => ({ ...state, subnet: fixed, count: state.count + 1 }),
-    { subnet: fixed, random: seed >>> 0, count: 0 },
-  );
+  return samplerFromReducer(() => ({ subnet: fixed }), { seed, subnet: fixed });
 };
+
+/** The fixed sampler as a config names it; `lonas.sampler.subnet` is {group index: width}. */
+export const fixed = defineSampler({
+  name: 'fixed',
+  settings: t.partial({ subnet: t.record(t.string, t.number) }),
+  create: ({ space, seed, settings }) => fixedSampler(space, seed, settings.subnet),
+});

@@ -1,24 +1,12 @@
-import { defineSampler, PluginRegistry, pluginSettings } from '../plugins';
-import { fixedSampler, FixedSettings } from './fixed';
-import type { SamplerLogic } from './sampler';
-import { sandwichSampler, SandwichSettings } from './sandwich';
-import { uniformSampler } from './uniform';
 import type { SearchSpace } from '../../src/nas/search-space';
+import { PluginRegistry, pluginSettings } from '../plugins';
+import { fixed } from './fixed';
+import type { SamplerLogic } from './sampler';
+import { sandwich } from './sandwich';
+import { uniform } from './uniform';
 
-/** lonas's own samplers, defined as any plug-in is: `lonas.sampler.name` names one. */
-export const builtInSamplers = [
-  defineSampler({ name: 'uniform', create: ({ space, seed }) => uniformSampler(space, seed) }),
-  defineSampler({
-    name: 'sandwich',
-    settings: SandwichSettings,
-    create: ({ space, seed, settings }) => sandwichSampler(space, seed, settings.random_subnets),
-  }),
-  defineSampler({
-    name: 'fixed',
-    settings: FixedSettings,
-    create: ({ space, seed, settings }) => fixedSampler(space, seed, settings.subnet),
-  }),
-];
+/** lonas's own samplers, defined as any plug-in is (one file each): `lonas.sampler.name` names one. */
+export const builtInSamplers = [uniform, sandwich, fixed];
 
 /** A built-in sampler by name, for scripts: `settings` as `lonas.sampler` would hold them. */
 export function samplerNamed(

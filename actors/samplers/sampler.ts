@@ -25,6 +25,8 @@ export interface SamplerState {
   random: number;
   /** Samples drawn so far. */
   count: number;
+  /** The sampler's own state, as its reducer keeps it (see samplerFromReducer). */
+  state?: unknown;
 }
 
 /** A sampler is xstate actor logic: SAMPLE events in, a subnet in its snapshot's context out. */

@@ -2,6 +2,7 @@ import { createActor } from 'xstate';
 import { samplerNamed } from '../../actors/samplers/registry';
 import type { SamplerState } from '../../actors/samplers/sampler';
 import { SearchSpace } from '../../src/nas/search-space';
+import { SeededRandom } from '../../src/util/seeded-random';
 
 const space = new SearchSpace([
   { kind: 'rank', modules: ['a'], widths: [8, 6, 4] },
@@ -30,6 +31,14 @@ describe('samplers', () => {
     expect(subnets[1]).toEqual(space.minimal());
     expect(subnets[4]).toEqual(space.maximal());
     expect(subnets[5]).toEqual(space.minimal());
+  });
+
+  it("uniform and sandwich draw their random subnets from SeededRandom(seed)'s stream, in order", () => {
+    const random = new SeededRandom(3);
+    expect(draw('uniform', 6)).toEqual(Array.from({ length: 6 }, () => space.sample(random, -1)));
+    const sandwichRandom = new SeededRandom(3);
+    const randomOnes = draw('sandwich', 12, -1, { random_subnets: 2 }).filter((_, i) => i % 4 >= 2);
+    expect(randomOnes).toEqual(Array.from({ length: 6 }, () => space.sample(sandwichRandom, -1)));
   });
 
   it('fixed: always the same subnet (the max by default)', () => {
