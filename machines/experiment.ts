@@ -86,7 +86,19 @@ type Phase = 'train' | 'eval' | 'test' | 'search';
  */
 export function experimentMachine<Config, Plan, Loaded>(actors: ExperimentPhaseActors<Config, Plan, Loaded>) {
   type Context = ExperimentContext<Config, Plan, Loaded>;
-  /** A phase: skipped unless asked for; its output kept; after a STOP the experiment ends interrupted. */
+  /** Where a step goes when it ends: its output kept, then `next` (after a STOP: interrupted); on an error, failed. */
+  const ending = <K extends 'keep' | 'keepPlan' | 'keepLoaded'>(keep: K, next: string) =>
+    ({
+      onDone: [
+        { guard: 'stopping', target: 'interrupted', actions: keep },
+        { target: next, actions: keep },
+      ],
+      onError: [
+        { guard: 'stopping', target: 'interrupted' },
+        { target: 'failed', actions: 'fail' },
+      ],
+    }) as const;
+  /** A phase: skipped unless asked for; handed the plan and the loaded model. */
   const phaseState = <P extends Phase>(phase: P, next: string) =>
     ({
       always: { guard: { type: 'skipped', params: { phase } }, target: next },
@@ -98,14 +110,7 @@ export function experimentMachine<Config, Plan, Loaded>(actors: ExperimentPhaseA
           loaded: context.loaded as Loaded,
           signal: context.abort.signal,
         }),
-        onDone: [
-          { guard: 'stopping', target: 'interrupted', actions: 'keep' },
-          { target: next, actions: 'keep' },
-        ],
-        onError: [
-          { guard: 'stopping', target: 'interrupted' },
-          { target: 'failed', actions: 'fail' },
-        ],
+        ...ending('keep', next),
       },
     }) as const;
   return setup({
@@ -154,28 +159,14 @@ export function experimentMachine<Config, Plan, Loaded>(actors: ExperimentPhaseA
         invoke: {
           src: 'validate',
           input: ({ context }) => ({ config: context.config, signal: context.abort.signal }),
-          onDone: [
-            { guard: 'stopping', target: 'interrupted', actions: 'keepPlan' },
-            { target: 'load', actions: 'keepPlan' },
-          ],
-          onError: [
-            { guard: 'stopping', target: 'interrupted' },
-            { target: 'failed', actions: 'fail' },
-          ],
+          ...ending('keepPlan', 'load'),
         },
       },
       load: {
         invoke: {
           src: 'load',
           input: ({ context }) => ({ plan: context.plan as Plan, signal: context.abort.signal }),
-          onDone: [
-            { guard: 'stopping', target: 'interrupted', actions: 'keepLoaded' },
-            { target: 'train', actions: 'keepLoaded' },
-          ],
-          onError: [
-            { guard: 'stopping', target: 'interrupted' },
-            { target: 'failed', actions: 'fail' },
-          ],
+          ...ending('keepLoaded', 'train'),
         },
       },
       train: phaseState('train', 'eval'),
