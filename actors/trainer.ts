@@ -54,8 +54,8 @@ export interface TrainerInput {
    * evaluation mode: no dropout; the training subnet is restored afterwards.
    */
   afterEpoch?: (epoch: number) => Promise<void>;
-  /** Set by a SIGINT/SIGTERM handler: checkpoint after the current micro-step and stop. */
-  stop?: { requested: boolean };
+  /** Aborted (by a SIGINT/SIGTERM handler, say): checkpoint after the current micro-step and stop. */
+  signal?: AbortSignal;
   events?: Partial<Observer<LonasEvent>>;
 }
 
@@ -99,7 +99,7 @@ function readTrainerState(checkpoint: string): TrainerState {
  * micro-steps a subnet from the sampler actor; the stage-scheduler machine's learning rate per
  * micro-step; gradients accumulated over gradient_accumulation_steps, clipped to a global norm of
  * 1, and applied by AdamW to the trainable variables only. It emits typed events, checkpoints
- * each epoch (and on a stop request) and can resume from a checkpoint exactly.
+ * each epoch (and when its signal is aborted) and can resume from a checkpoint exactly.
  */
 export async function train(input: TrainerInput): Promise<TrainResult> {
   const { network, examples, batchSize, gradientAccumulationSteps: accumulation, epochs, seed } = input;
@@ -324,7 +324,7 @@ export async function train(input: TrainerInput): Promise<TrainResult> {
           examplesPerSecond: microBatch.inputIds.length / Math.max(seconds, 1e-9),
         });
         await yieldToEventLoop();
-        if (input.stop?.requested) {
+        if (input.signal?.aborted) {
           await checkpoint('signal', { epoch, batch: batch + 1 });
           emit({ type: 'train.done', epochs: epoch, globalSteps: globalStep, interrupted: true });
           return { epochs: epoch, globalSteps: globalStep, interrupted: true, losses };

@@ -62,7 +62,6 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   const events = new Subject<LonasEvent>();
   const emit = (event: LonasEvent) => events.next(event);
   const abort = new AbortController();
-  const trainerStop = { requested: false };
   const task: Task = taskOf(config.task);
   let loaded: OpenExperiment | undefined;
   let maxMacs: number | undefined;
@@ -123,7 +122,6 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
   const machine = experimentMachine.provide({
     actions: {
       requestStop: () => {
-        trainerStop.requested = true;
         abort.abort(new ExperimentError('the experiment was asked to stop'));
       },
     },
@@ -204,7 +202,7 @@ export function runExperiment(config: ExperimentConfig): ExperimentHandle {
             task: fingerprint(config.task),
             sampler: fingerprint(nas().nncf.lonas?.sampler ?? {}),
           },
-          stop: trainerStop,
+          signal: abort.signal,
           events,
         });
       }),
