@@ -16,7 +16,7 @@ describe('a search whose strategy, settings or caches misbehave', () => {
   // Plug-in strategies, one per misbehaviour, in one module.
   fs.writeFileSync(
     path.join(tiny.folder, 'strategies.js'),
-    `const { defineStrategy } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'src', 'index.js'))});
+    `const { defineStrategy } = require(${JSON.stringify(path.join(__dirname, '..', '..', 'dist', 'index.js'))});
 const strategy = (name, ask) => defineStrategy({ name, create: ({ choices }) => ({ ask: () => ask(choices), tell() {} }) });
 exports.never = strategy('never', () => new Promise(() => {}));
 exports.tooMany = strategy('too-many-genes', (choices) => [choices.map(() => 0).concat([0])]);
