@@ -99,7 +99,7 @@ function readTrainerState(checkpoint: string): TrainerState {
  * micro-steps a subnet from the sampler actor; the stage-scheduler machine's learning rate per
  * micro-step; gradients accumulated over gradient_accumulation_steps, clipped to a global norm of
  * 1, and applied by AdamW to the trainable variables only. It emits typed events, checkpoints
- * each epoch (and on a stop request) and can resume from a checkpoint exactly.
+ * each epoch (and when its signal is aborted) and can resume from a checkpoint exactly.
  */
 export async function train(input: TrainerInput): Promise<TrainResult> {
   const { network, examples, batchSize, gradientAccumulationSteps: accumulation, epochs, seed } = input;

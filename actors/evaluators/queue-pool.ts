@@ -1,5 +1,4 @@
 import { Job, Queue, QueueEvents } from 'bullmq';
-import { Observable } from 'rxjs';
 import { subnetRecord, type LonasEvent, type SearchQueueEvent } from '../../src/events';
 import {
   DEFAULT_EVAL_QUEUE,
@@ -13,7 +12,8 @@ import { isSetupStored, storeSetup } from '../../src/distributed/setup-store';
 import { refusalsOf } from '../../src/distributed/refusals';
 import { probeRedis, redisClient, withTimeout } from '../../src/distributed/redis-client';
 import { QueueError, redisTarget } from '../../src/distributed/redis-url';
-import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
+import { dispatchingPool, type Outcomes } from './dispatcher';
+import type { Candidate, EvaluatorPool } from './evaluator-pool';
 import { errorMessage } from '../../src/util/error-message';
 
 export interface QueuePoolOptions {
@@ -48,11 +48,10 @@ function workerName(client: { [key: string]: string }): string | undefined {
   return at < 0 ? undefined : client.rawname.slice(at + 3);
 }
 
-/** One evaluate() call: its jobs, and how they end. */
+/** One evaluate() call: its jobs, and where their outcomes go. */
 interface Evaluation {
   jobs: Map<string, { candidate: Candidate; enqueued: boolean }>;
-  result(jobId: string, value: unknown): void;
-  fail(error: unknown): void;
+  outcomes: Outcomes;
 }
 
 /**
@@ -109,7 +108,10 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     options.emit?.({ type: 'search.queue', ...next });
   };
 
-  queueEvents.on('completed', ({ jobId, returnvalue }) => owner(jobId)?.result(jobId, returnvalue));
+  queueEvents.on('completed', ({ jobId, returnvalue }) => {
+    const evaluation = owner(jobId);
+    if (evaluation !== undefined) settle(evaluation, jobId, returnvalue);
+  });
   queueEvents.on('failed', ({ jobId }) => {
     if (owner(jobId) !== undefined) void inspect(jobId).catch(() => {});
   });
@@ -144,6 +146,25 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     if ((await queue.getJobState(jobId)) === 'failed') await job.retry('failed');
   };
 
+  /** A job's result, decoded, to its evaluation (once: the job is then no longer watched). */
+  const settle = (evaluation: Evaluation, jobId: string, value: unknown) => {
+    const entry = evaluation.jobs.get(jobId);
+    if (entry === undefined) return;
+    let result;
+    try {
+      result = decodeJobResult(value, jobId);
+    } catch (error) {
+      return evaluation.outcomes.failed(error);
+    }
+    evaluation.jobs.delete(jobId);
+    evaluation.outcomes.scored({
+      ...entry.candidate,
+      accuracy: result.accuracy,
+      macs: result.macs,
+      evaluator: result.worker,
+    });
+  };
+
   /** Settles a job from its state: its result, its final failure, or (lost with Redis) enqueued again. */
   const inspect = async (jobId: string) => {
     const evaluation = owner(jobId);
@@ -152,10 +173,10 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     const state = await queue.getJobState(jobId);
     if (state === 'completed') {
       const job = await Job.fromId(queue, jobId);
-      if (job !== undefined) evaluation.result(jobId, job.returnvalue);
+      if (job !== undefined) settle(evaluation, jobId, job.returnvalue);
     } else if (state === 'failed') {
       const job = await Job.fromId(queue, jobId);
-      evaluation.fail(
+      evaluation.outcomes.failed(
         new QueueError(
           target.scrub(
             `candidate ${entry.candidate.key} failed on all ${attempts} tries: ${job?.failedReason ?? 'no reason recorded'}`,
@@ -208,7 +229,7 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
             `lost Redis at ${target.display} for ${Math.round(away / 1000)} s (${errorMessage(error)}); the caches keep every result so far: run the search again to resume`,
           ),
         );
-        for (const evaluation of evaluations) evaluation.fail(lost);
+        for (const evaluation of evaluations) evaluation.outcomes.failed(lost);
         return;
       }
       show({
@@ -224,56 +245,19 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
     }
   };
   const timer = setInterval(() => void poll(), pollMs);
-  let closed = false;
 
-  return {
-    get size() {
-      return Math.max(1, workers);
-    },
-    evaluate: (candidates) =>
-      new Observable<Evaluated>((subscriber) => {
-        if (closed) {
-          subscriber.error(new Error('the queue pool is closed'));
-          return;
-        }
-        let inputDone = false;
-        let finished = false;
-        const evaluation: Evaluation = {
-          jobs: new Map(),
-          result: (jobId, value) => {
-            const entry = evaluation.jobs.get(jobId);
-            if (finished || entry === undefined) return;
-            let result;
-            try {
-              result = decodeJobResult(value, jobId);
-            } catch (error) {
-              return evaluation.fail(error);
-            }
-            evaluation.jobs.delete(jobId);
-            subscriber.next({
-              ...entry.candidate,
-              accuracy: result.accuracy,
-              macs: result.macs,
-              evaluator: result.worker,
-            });
-            completeIfDone();
-          },
-          fail: (error) => {
-            if (finished) return;
-            finished = true;
-            subscriber.error(error);
-          },
-        };
-        const completeIfDone = () => {
-          if (finished || !inputDone || evaluation.jobs.size > 0) return;
-          finished = true;
-          subscriber.complete();
-        };
+  return dispatchingPool(
+    {
+      name: 'queue pool',
+      get size() {
+        return Math.max(1, workers);
+      },
+      open: (outcomes) => {
+        const evaluation: Evaluation = { jobs: new Map(), outcomes };
         evaluations.add(evaluation);
-        const onAbort = () => evaluation.fail(options.signal?.reason);
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        const input = candidates.subscribe({
-          next: (candidate) => {
+        void poll();
+        return {
+          submit: (candidate) => {
             const jobId = evalJobId(setup.hash, candidate.key);
             const entry = { candidate, enqueued: false };
             evaluation.jobs.set(jobId, entry);
@@ -284,31 +268,20 @@ export async function queuePool(options: QueuePoolOptions): Promise<EvaluatorPoo
                 return inspect(jobId);
               })
               .catch((error) =>
-                evaluation.fail(new QueueError(target.scrub(`enqueueing ${candidate.key}: ${errorMessage(error)}`))),
+                outcomes.failed(new QueueError(target.scrub(`enqueueing ${candidate.key}: ${errorMessage(error)}`))),
               );
           },
-          error: evaluation.fail,
-          complete: () => {
-            inputDone = true;
-            completeIfDone();
-          },
-        });
-        if (options.signal?.aborted) onAbort();
-        void poll();
-        return () => {
-          finished = true;
-          evaluations.delete(evaluation);
-          input.unsubscribe();
-          options.signal?.removeEventListener('abort', onAbort);
+          // Its queued jobs stay: a resumed search takes their results.
+          end: () => evaluations.delete(evaluation),
         };
-      }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(timer);
-      // Closing waits for Redis to answer; with Redis gone, the connections are dropped instead.
-      await withTimeout(Promise.all([queue.close(), queueEvents.close()]), 2000, 'closing the queue').catch(() => {});
-      dropConnections();
+      },
+      close: async () => {
+        clearInterval(timer);
+        // Closing waits for Redis to answer; with Redis gone, the connections are dropped instead.
+        await withTimeout(Promise.all([queue.close(), queueEvents.close()]), 2000, 'closing the queue').catch(() => {});
+        dropConnections();
+      },
     },
-  };
+    options.signal,
+  );
 }

@@ -1,12 +1,12 @@
 import { fork } from 'child_process';
 import * as fs from 'fs';
-import { Observable } from 'rxjs';
 import { Worker } from 'worker_threads';
 import { packagePath } from '../../src/backend/build-artifacts';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import type { LonasEvent } from '../../src/events';
 import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
-import type { Candidate, Evaluated, EvaluatorPool } from './evaluator-pool';
+import { dispatchingPool } from './dispatcher';
+import type { Candidate, EvaluatorPool } from './evaluator-pool';
 import type { WorkerReply, WorkerRequest } from './evaluator-worker';
 
 export interface WorkerPoolOptions {
@@ -138,7 +138,6 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
   /** Each evaluation's pump: called whenever a worker opens, finishes a candidate or fails. */
   const watchers = new Set<() => void>();
   const changed = () => [...watchers].forEach((pump) => pump());
-  let closed = false;
 
   const spawn = (index: number): Slot => {
     const slot = { id: `worker-${index + 1}`, opened: false, ended: false } as Slot;
@@ -211,31 +210,20 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
   // Every worker starts loading now, side by side.
   const slots = Array.from({ length: size }, (_, i) => spawn(i));
 
-  return {
-    size,
-    evaluate: (candidates) =>
-      new Observable<Evaluated>((subscriber) => {
-        if (closed) {
-          subscriber.error(new Error('the worker pool is closed'));
-          return;
-        }
+  return dispatchingPool(
+    {
+      name: 'worker pool',
+      size,
+      open: (outcomes) => {
         slots.forEach((slot, i) => {
           if (slot.ended) slots[i] = spawn(i);
         });
         const queue: Candidate[] = [];
         /** Workers scoring this evaluation's candidates. */
         const mine = new Set<Slot>();
-        let inputDone = false;
-        let finished = false;
-        const fail = (error: unknown) => {
-          if (finished) return;
-          finished = true;
-          subscriber.error(error);
-        };
         const pump = () => {
-          if (finished) return;
           const broken = slots.find((slot) => slot.failure !== undefined);
-          if (broken !== undefined) return fail(broken.failure);
+          if (broken !== undefined) return outcomes.failed(broken.failure);
           for (const slot of slots) {
             if (queue.length === 0) break;
             if (!slot.opened || slot.job !== undefined || slot.ended) continue;
@@ -245,48 +233,32 @@ export function workerPool(options: WorkerPoolOptions): EvaluatorPool {
               candidate,
               settle: (outcome) => {
                 mine.delete(slot);
-                if (finished) return;
-                if ('error' in outcome) fail(outcome.error);
-                else subscriber.next({ ...candidate, ...outcome, evaluator: slot.id });
+                if ('error' in outcome) outcomes.failed(outcome.error);
+                else outcomes.scored({ ...candidate, ...outcome, evaluator: slot.id });
               },
             };
             slot.endpoint.send({ type: 'score', key: candidate.key, subnet: candidate.subnet });
           }
-          if (inputDone && queue.length === 0 && mine.size === 0) {
-            finished = true;
-            subscriber.complete();
-          }
         };
-        const onAbort = () => fail(options.signal?.reason);
         watchers.add(pump);
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        const input = candidates.subscribe({
-          next: (candidate) => {
+        return {
+          submit: (candidate) => {
             queue.push(candidate);
             pump();
           },
-          error: fail,
-          complete: () => {
-            inputDone = true;
-            pump();
+          end: () => {
+            watchers.delete(pump);
+            // Work still running for this evaluation is not left behind: its workers end now.
+            for (const slot of mine) void end(slot);
+            mine.clear();
           },
-        });
-        if (options.signal?.aborted) onAbort();
-        return () => {
-          finished = true;
-          watchers.delete(pump);
-          input.unsubscribe();
-          options.signal?.removeEventListener('abort', onAbort);
-          // Work still running for this evaluation is not left behind: its workers end now.
-          for (const slot of mine) void end(slot);
-          mine.clear();
         };
-      }),
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      await Promise.all(slots.map(end));
-      if (blasThreadsBefore !== undefined) addon?.setThreads(blasThreadsBefore);
+      },
+      close: async () => {
+        await Promise.all(slots.map(end));
+        if (blasThreadsBefore !== undefined) addon?.setThreads(blasThreadsBefore);
+      },
     },
-  };
+    options.signal,
+  );
 }

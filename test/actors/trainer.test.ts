@@ -64,6 +64,33 @@ describe('the trainer actor', () => {
     loaded.model.dispose();
   });
 
+  it('an aborted signal checkpoints after the current micro-step and stops; a resume goes on from there', async () => {
+    const folder = `${tiny.folder}/aborted`;
+    const abort = new AbortController();
+    const events: LonasEvent[] = [];
+    const { input, loaded } = tinyTraining(tiny.path('llama'), folder, {
+      signal: abort.signal,
+      events: {
+        next: (e) => {
+          events.push(e);
+          if (e.type === 'train.step' && e.globalStep === 4) abort.abort(new Error('stop'));
+        },
+      },
+    });
+    const result = await train(input);
+    expect(result).toMatchObject({ epochs: 0, globalSteps: 4, interrupted: true });
+    expect(result.losses).toHaveLength(4);
+    expect(events.slice(-2)).toEqual([
+      { type: 'train.checkpoint', folder: `${folder}/checkpoint-4`, epoch: 0, globalStep: 4, reason: 'signal' },
+      { type: 'train.done', epochs: 0, globalSteps: 4, interrupted: true },
+    ]);
+    expect(fs.existsSync(`${folder}/adapter_model.safetensors`)).toBe(false);
+    const resumed = await train({ ...input, signal: undefined, events: undefined, resume: true });
+    expect(resumed).toMatchObject({ epochs: 3, globalSteps: 18, interrupted: false });
+    expect(resumed.losses).toHaveLength(14);
+    loaded.model.dispose();
+  });
+
   it('keeps a bounded number of checkpoints when no save_total_limit is given', async () => {
     const folder = `${tiny.folder}/unlimited`;
     const { input, loaded } = tinyTraining(tiny.path('llama'), folder, { epochs: 5 });
