@@ -4,14 +4,14 @@ import { SeededRandom } from '../../src/util/seeded-random';
 import type { SampleEvent, SamplerLogic, SamplerState } from './sampler';
 
 /** What a sampler's reducer returns: the subnet to train next, and its own state (when it keeps one). */
-export type SamplerChoice<S> = { subnet: SubnetConfig } & (undefined extends S ? { state?: S } : { state: S });
+export type SampledSubnet<S> = { subnet: SubnetConfig } & (undefined extends S ? { state?: S } : { state: S });
 
 /**
  * A sampler's choice logic: its own state, the SAMPLE event, the run's seeded generator (draw
  * from it, never from Math.random, so a resumed run samples the same subnets) and how many
  * samples were drawn before this one.
  */
-export type SamplerReducer<S> = (state: S, event: SampleEvent, random: SeededRandom, drawn: number) => SamplerChoice<S>;
+export type SamplerReducer<S> = (state: S, event: SampleEvent, random: SeededRandom, drawn: number) => SampledSubnet<S>;
 
 export type SamplerOptions<S> = {
   seed: number;
