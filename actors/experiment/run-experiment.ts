@@ -54,10 +54,13 @@ export function runExperiment(settings: ExperimentSettings | ExperimentConfig): 
   // Events start after validation, a promise away: a caller that subscribes on return sees them all.
   const actor = createActor(machine, { input: { config, phases: config.phases } }).start();
   const result = (async (): Promise<ExperimentOutcome> => {
-    const { status, results, reason, plan, loaded } = await toPromise(actor);
-    plan?.releaseOutputDir();
-    events.complete();
-    return { status, results, ...(reason === undefined ? {} : { reason }), maxMacs: loaded?.maxMacs };
+    try {
+      const { status, results, reason, loaded } = await toPromise(actor);
+      return { status, results, ...(reason === undefined ? {} : { reason }), maxMacs: loaded?.maxMacs };
+    } finally {
+      actor.getSnapshot().context.plan?.releaseOutputDir();
+      events.complete();
+    }
   })();
   return { events$: events.asObservable(), result, stop: () => actor.send({ type: 'STOP' }) };
 }
