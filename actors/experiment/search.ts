@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type { Subject } from 'rxjs';
 import { fromPromise } from 'xstate';
 import type { PhaseInput } from '../../machines/experiment';
@@ -29,7 +30,12 @@ function evaluatorsWanted(plan: ExperimentPlan, loaded: LoadedExperiment, object
     case 'given':
       return evaluators;
     case 'threads': {
-      const trained = { ...config, loraWeights: config.phases.train ? config.outputDir : config.loraWeights };
+      const trained = {
+        ...config,
+        loraWeights: config.phases.train ? config.outputDir : config.loraWeights,
+        // The backend this process chose, named: threads need not probe the others (a GPU driver among them).
+        backend: config.backend ?? tf.getBackend(),
+      };
       return { kind: 'threads', size: evaluators.size, config: evaluatorConfigOf(trained, evaluators.task) };
     }
     case 'queue':
