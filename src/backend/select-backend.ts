@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients';
 import * as os from 'os';
+import { isMainThread } from 'worker_threads';
 import { blasAddon } from './kernels/blas-addon';
 import { matMulPath, registerKernelPatches } from './kernels/register-kernel-patches';
 import { describeEstimate, describeLargest, WASM_HEAP_BYTES, type MemoryEstimate } from './memory-estimate';
@@ -106,6 +107,9 @@ async function tryCpu(loadModule: (name: string) => unknown): Promise<Attempt> {
 
 /** WebGPU on a hardware adapter, or on a software one when asked for by name. */
 async function tryWebgpu(loadModule: (name: string) => unknown, asked: boolean): Promise<Attempt> {
+  // Dawn's binding aborts the process when a thread that is loading it is ended: a worker thread
+  // (an evaluator) probes it only when asked for it by name.
+  if (!asked && !isMainThread) return { ok: false, detail: 'not probed in a worker thread (ask for it by name)' };
   const opened = await openWebGpu(loadModule, asked);
   if (!opened.ok) return opened;
   if (!(await activate('webgpu'))) return { ok: false, detail: 'the webgpu backend failed to initialise' };

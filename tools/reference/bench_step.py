@@ -8,7 +8,7 @@ settings.json: {"batch": 8, "length": 128, "rank": 8, "alpha": 16, "targets": [.
 "steps": 20, "warmup": 3, "threads": 1, "new_tokens": 64, "prompt": 16}. Prints one JSON object:
 {"train_step_ms": median, "forward_ms": median, "generate_ms_per_token": median (LLaMA; greedy
 decoding with a key/value cache, batch 1) or null}.
-The model is forward.py's (LLaMA: causal LM loss; BERT: classification loss); LoRA adds
+The model is forward.py's (LLaMA and BLOOM: causal LM loss; BERT: classification loss); LoRA adds
 scale * (x A^T) B^T to each target linear; AdamW (torch's) updates A and B after clipping the
 gradient norm to 1, as lonas's trainer does.
 """
@@ -70,10 +70,11 @@ def main():
     ids = torch.randint(3, cfg["vocab_size"], (batch, length))
     mask = torch.ones(batch, length, dtype=torch.long)
     llama = cfg["model_type"] == "llama"
+    causal = cfg["model_type"] in ("llama", "bloom")
 
     def loss():
-        if llama:
-            logits = forward.llama(cfg, t, ids, mask)
+        if causal:
+            logits = (forward.llama if llama else forward.bloom)(cfg, t, ids, mask)
             return torch.nn.functional.cross_entropy(
                 logits[:, :-1].reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1)
             )

@@ -122,9 +122,19 @@ const tinyLlama = (random: SeededRandom) =>
     llamaTokenizerJson(),
   );
 
-function tinyBloom(random: SeededRandom): TinyCheckpoint {
-  const tokenizer = bloomTokenizerJson();
-  const [hidden, layers, heads] = [32, 2, 4];
+/** A BLOOM causal LM's sizes. */
+export interface BloomShape {
+  hidden: number;
+  layers: number;
+  heads: number;
+}
+
+/** A BLOOM causal LM with seeded random weights, drawn in a fixed order. */
+export function bloomCheckpoint(
+  random: SeededRandom,
+  { hidden, layers, heads }: BloomShape,
+  tokenizer: Record<string, unknown>,
+): TinyCheckpoint {
   const vocab = vocabularySize(tokenizer);
   const make = new TensorMaker(random);
   make.matrix('transformer.word_embeddings.weight', vocab, hidden, 1);
@@ -155,6 +165,9 @@ function tinyBloom(random: SeededRandom): TinyCheckpoint {
   };
   return { config, tensors: make.tensors, tokenizer };
 }
+
+const tinyBloom = (random: SeededRandom) =>
+  bloomCheckpoint(random, { hidden: 32, layers: 2, heads: 4 }, bloomTokenizerJson());
 
 /** A BERT classifier's sizes. */
 export interface BertShape {

@@ -17,11 +17,12 @@ import { taskLoss } from '../../../src/train/task-loss';
 import { SeededRandom } from '../../../src/util/seeded-random';
 import {
   bertCheckpoint,
+  bloomCheckpoint,
   llamaCheckpoint,
   writeCheckpointFolder,
   type TinyCheckpoint,
 } from '../../tiny-checkpoints/make';
-import { bertTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
+import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
 import { loraTrainStep } from '../lora-step';
 import { timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
@@ -54,6 +55,14 @@ const shapes: Shape[] = [
     checkpoint: (random) =>
       bertCheckpoint(random, { hidden: 128, inner: 512, layers: 2, heads: 2, positions: 512 }, bertTokenizerJson()),
     targets: ['query', 'key', 'value', 'intermediate.dense', 'output.dense'],
+    batch: 8,
+    length: 128,
+  },
+  {
+    // A small BLOOM: hidden 256, 4 layers, 4 heads, ALiBi, fused query_key_value, GELU MLP.
+    name: 'bloom-small',
+    checkpoint: (random) => bloomCheckpoint(random, { hidden: 256, layers: 4, heads: 4 }, bloomTokenizerJson()),
+    targets: ['query_key_value', 'dense_h_to_4h', 'dense_4h_to_h'],
     batch: 8,
     length: 128,
   },
@@ -120,22 +129,29 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
     const trainStep = training.step;
     const { batch } = training;
     const loss = taskLoss(loaded);
-    const inference =
-      loaded.kind === 'causal-lm'
+    // Scoring: the loss's forward over the training batch, as evaluation and search pay it.
+    const forward = async () => {
+      const value = tf.tidy(() => loss(batch));
+      await value.data();
+      value.dispose();
+    };
+    // Generation where PyTorch's reference decodes too (LLaMA).
+    const generation =
+      loaded.kind === 'causal-lm' && loaded.model.config.modelType === 'llama'
         ? () =>
             generate(loaded.model, [batch.inputIds[0].slice(0, SETTINGS.prompt)], {
               maxNewTokens: SETTINGS.newTokens,
               numBeams: 1,
             })
-        : async () => {
-            const value = tf.tidy(() => loss(batch));
-            await value.data();
-            value.dispose();
-          };
+        : undefined;
     const torch = pytorchTimings(folder, shape);
     for (const [name, run] of paths()) {
-      const [step, infer] = await run(() =>
-        timeTasksInterleaved([trainStep, inference], SETTINGS.steps, SETTINGS.warmup),
+      const [step, scoring, generating] = await run(() =>
+        timeTasksInterleaved(
+          [trainStep, forward, ...(generation === undefined ? [] : [generation])],
+          SETTINGS.steps,
+          SETTINGS.warmup,
+        ),
       );
       const record: BenchRecord = {
         bench: 'training',
@@ -147,21 +163,20 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
         threads,
         train_step_ms: step.median_ms,
         train_steps_per_s: Number((1000 / step.median_ms).toFixed(2)),
+        forward_ms: scoring.median_ms,
       };
-      if (loaded.kind === 'causal-lm') {
-        record.generate_tokens_per_s = Number(((1000 * SETTINGS.newTokens) / infer.median_ms).toFixed(1));
-      } else {
-        record.forward_ms = infer.median_ms;
+      if (generating !== undefined) {
+        record.generate_tokens_per_s = Number(((1000 * SETTINGS.newTokens) / generating.median_ms).toFixed(1));
       }
       if (typeof torch === 'string') {
         record.pytorch = torch;
       } else {
         record.pytorch_train_step_ms = Number((torch.train_step_ms as number).toFixed(3));
         record.train_ratio_to_pytorch = Number((step.median_ms / (torch.train_step_ms as number)).toFixed(2));
-        if (torch.generate_ms_per_token !== null) {
+        record.pytorch_forward_ms = Number((torch.forward_ms as number).toFixed(3));
+        record.forward_ratio_to_pytorch = Number((scoring.median_ms / (torch.forward_ms as number)).toFixed(2));
+        if (generating !== undefined && torch.generate_ms_per_token !== null) {
           record.pytorch_generate_tokens_per_s = Number((1000 / (torch.generate_ms_per_token as number)).toFixed(1));
-        } else {
-          record.pytorch_forward_ms = Number((torch.forward_ms as number).toFixed(3));
         }
       }
       yield record;
@@ -173,10 +188,11 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
   }
 }
 
-/** LoRA training steps and generation on two model shapes, each matmul path against PyTorch. */
+/** LoRA training steps, scoring forwards and generation on LLaMA, BERT and BLOOM shapes, each matmul path against PyTorch. */
 export const trainingBenchmark: Benchmark = {
   name: 'training',
-  description: 'LoRA training step and generation per matmul path, with PyTorch timings of the same work',
+  description:
+    'LoRA training step, scoring forward and generation per matmul path, with PyTorch timings of the same work',
   async *run() {
     await selectBackend({ requested: 'wasm', log: () => {} });
     for (const shape of shapes) yield* benchShape(shape);
