@@ -9,6 +9,14 @@ export interface MatrixBlock {
 
 const addon = blasAddon().addon;
 
+/**
+ * Whether hostGemm runs on OpenBLAS. Without it, jsGemm is many times slower than the wasm
+ * backend's SIMD GEMM on products of real size, so arithmetic-bound host paths keep to tfjs.
+ */
+export function hostGemmIsNative(): boolean {
+  return addon !== undefined;
+}
+
 /** Scratch for the JS product's accumulation in double precision. */
 let row = new Float64Array(0);
 

@@ -1,12 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
+import { hostGemmIsNative } from '../backend/host-gemm';
+import { hostMemoryBackend } from '../backend/host-view';
 import { decode, PositiveInt } from '../config/decode';
 import { gelu, geluTanh } from '../nn/activations';
 import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
+import { hostLinear, type HostLinear } from '../nn/host-linear';
 import { Linear, LinearRegistry } from '../nn/linear';
 import { LayerNorm } from '../nn/norms';
 import type { Architecture, LinearShape } from './architecture';
+import { BertHostScoring, type BertHostLayer } from './bert-host-scoring';
+import type { Scoring } from './scoring';
 import type { Weights } from './weights';
 
 /**
@@ -251,6 +256,46 @@ export class BertForSequenceClassification {
       const pooled = tf.tanh(this.linears.get('bert.pooler.dense').forward(first));
       return this.linears.get('classifier').forward(dropout(pooled, classifierDropout)) as tf.Tensor2D;
     });
+  }
+
+  /**
+   * Scoring on host arrays on the wasm and cpu backends with OpenBLAS, for the layers' current
+   * widths and adapters; undefined in training (dropout), without the addon (the host's products
+   * would be a JavaScript loop, slower than the wasm backend's own at real sizes), where a layer
+   * has no host form, or where the widths are not ones `forward` accepts.
+   */
+  hostScoring(): Scoring | undefined {
+    if (!hostMemoryBackend() || !hostGemmIsNative() || this.dropoutSeed !== undefined) return undefined;
+    const { hiddenSize: hidden, headDim, numLabels } = this.config;
+    const linear = (path: string) => hostLinear(this.linears.get(path));
+    const fits = (layer: HostLinear | undefined, inFeatures: number, outFeatures: number): layer is HostLinear =>
+      layer !== undefined && layer.inFeatures === inFeatures && layer.outFeatures === outFeatures;
+    const layers: BertHostLayer[] = [];
+    for (const [i, { attentionNorm, outputNorm }] of this.layers.entries()) {
+      const p = `bert.encoder.layer.${i}`;
+      const [query, key, value] = ['query', 'key', 'value'].map((name) => linear(`${p}.attention.self.${name}`));
+      const attentionOutput = linear(`${p}.attention.output.dense`);
+      const intermediate = linear(`${p}.intermediate.dense`);
+      const output = linear(`${p}.output.dense`);
+      // Whole heads, the same number for queries, keys and values.
+      const [width, inner] = [query?.outFeatures ?? 0, intermediate?.outFeatures ?? 0];
+      if (
+        width % headDim !== 0 ||
+        !fits(query, hidden, width) ||
+        !fits(key, hidden, width) ||
+        !fits(value, hidden, width) ||
+        !fits(attentionOutput, width, hidden) ||
+        !fits(intermediate, hidden, inner) ||
+        !fits(output, inner, hidden)
+      ) {
+        return undefined;
+      }
+      layers.push({ query, key, value, attentionOutput, attentionNorm, intermediate, output, outputNorm });
+    }
+    const pooler = linear('bert.pooler.dense');
+    const classifier = linear('classifier');
+    if (!fits(pooler, hidden, hidden) || !fits(classifier, hidden, numLabels)) return undefined;
+    return new BertHostScoring({ config: this.config, embeddings: this.embeddings, layers, pooler, classifier });
   }
 
   /** Cross-entropy over labels (int), or mean squared error for one regression output. */

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { hostView } from '../backend/host-view';
+import { addInPlace } from '../nn/host-add';
 import type { HostLinear } from '../nn/host-linear';
 import type { RotaryEmbedding } from '../nn/rotary';
 import type { Decoding, DecodeStep } from './decoding';
@@ -248,10 +249,6 @@ export class LlamaHostDecoding implements Decoding {
     }
     return out;
   }
-}
-
-function addInPlace(target: Float32Array, addend: Float32Array): void {
-  for (let i = 0; i < target.length; i++) target[i] += addend[i];
 }
 
 function logSoftmaxInPlace(row: Float32Array): void {

@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 import { glueLabelCount, parseGlueExamples, readGlueTsv, type GlueExample } from '../data/glue';
 import { glueMetrics, glueObjective } from '../eval/glue-metrics';
+import { tensorScoring } from '../eval/tensor-scoring';
 import type { GlueTaskConfig } from './task-config';
 import type { Checkpoint } from '../models/checkpoint';
 import type { LoraPlan } from '../nas/elastic-plan';
@@ -44,6 +44,11 @@ function encodePairs(tokenizer: TextTokenizer, examples: GlueExample[], maxLengt
     const { ids, typeIds } = tokenizer.addSpecialTokens(...truncatePair(a, b, Math.max(0, maxLength - specials)));
     return { inputIds: ids, tokenTypeIds: typeIds, label: e.label };
   });
+}
+
+/** A row of logits' prediction: the regression output, or the first label of the highest logit. */
+function prediction(logits: Float32Array): number {
+  return logits.length === 1 ? logits[0] : logits.indexOf(Math.max(...logits));
 }
 
 /** run_glue.py's LoRA arguments' defaults; PEFT's SEQ_CLS task type trains and saves the classifier in full. */
@@ -104,6 +109,9 @@ export function glueTask(config: GlueTaskConfig): Task {
       };
       /** GLUE metrics of the active subnet on `examples` (all at once: Matthews and Pearson do not average over batches). */
       const scores = async (examples: Example[], progress?: (done: number) => void) => {
+        // On host arrays where the backend and the active subnet allow it, else through tfjs.
+        const scoring = model.hostScoring() ?? tensorScoring(model);
+        const labels = model.config.numLabels;
         const predictions: number[] = [];
         for (let start = 0; start < examples.length; start += evalBatchSize) {
           await yieldToEventLoop();
@@ -112,16 +120,9 @@ export function glueTask(config: GlueTaskConfig): Task {
             padTokenId: tokenizer.padTokenId ?? 0,
             paddingSide: 'right',
           });
-          const logits = tf.tidy(() =>
-            model.forward({
-              inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
-              attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
-              tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, undefined, 'int32'),
-            }),
-          );
-          const rows = await logits.array();
-          logits.dispose();
-          predictions.push(...rows.map((row) => (row.length === 1 ? row[0] : row.indexOf(Math.max(...row)))));
+          const logits = await scoring.logits(batch);
+          for (let at = 0; at < logits.length; at += labels)
+            predictions.push(prediction(logits.subarray(at, at + labels)));
           progress?.(predictions.length);
         }
         return glueMetrics(
