@@ -1,5 +1,6 @@
 import { concatMap, type Observable } from 'rxjs';
 import type { SubnetConfig } from '../../src/nas/search-space';
+import type { TaskObjective } from '../../src/tasks/task';
 
 /** A subnet the search wants scored; `key` names it in the caches (its gene tuple). */
 export interface Candidate {
@@ -27,6 +28,9 @@ export interface EvaluatorPool {
   /** Frees what the pool holds (workers, models). */
   close(): Promise<void>;
 }
+
+/** A pool a script hands over: the pool itself, or a function making one for the search's objective. */
+export type GivenEvaluators = EvaluatorPool | ((objective: TaskObjective) => EvaluatorPool | Promise<EvaluatorPool>);
 
 /** One evaluator in this process: candidates scored one after another by `score`. */
 export function inProcessPool(score: (subnet: SubnetConfig) => Promise<number>): EvaluatorPool {

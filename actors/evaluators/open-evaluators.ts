@@ -2,7 +2,7 @@ import type { PublishedSetup } from '../../src/distributed/eval-setup';
 import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
 import type { LonasEvent } from '../../src/events';
 import type { TaskObjective } from '../../src/tasks/task';
-import { inProcessPool, type EvaluatorPool } from './evaluator-pool';
+import { inProcessPool, type EvaluatorPool, type GivenEvaluators } from './evaluator-pool';
 import { queuePool } from './queue-pool';
 import { workerPool } from './worker-pool';
 
@@ -16,7 +16,7 @@ export type EvaluatorsWanted =
   /** The script's own pool, or a function making one for the objective. */
   | {
       kind: 'given';
-      evaluators: EvaluatorPool | ((objective: TaskObjective) => EvaluatorPool | Promise<EvaluatorPool>);
+      evaluators: GivenEvaluators;
     };
 
 /** The pool of evaluators a search streams its candidates to, for `objective`. */

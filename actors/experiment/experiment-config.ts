@@ -1,10 +1,10 @@
 import type { ExperimentPhases } from '../../machines/experiment';
 import type { EvaluatorConfig } from '../../src/experiment/evaluator-config';
-import type { Task, TaskObjective } from '../../src/tasks/task';
+import type { Task } from '../../src/tasks/task';
 import { taskConfig, type TaskConfig, type TaskSettings } from '../../src/tasks/task-config';
 import { TRAINING_DEFAULTS, type TrainingSettings } from '../../src/train/training-settings';
 import { withDefaults } from '../../src/util/with-defaults';
-import type { EvaluatorPool } from '../evaluators/evaluator-pool';
+import type { GivenEvaluators } from '../evaluators/evaluator-pool';
 import type { SamplerPlugin, StrategyPlugin } from '../plugins';
 
 /** A search strategy: a name (lonas's own or a plug-in's), or a definition made with `defineStrategy`. */
@@ -17,7 +17,7 @@ export type StrategyChoice = string | StrategyPlugin<any>;
 export type SamplerChoice = string | SamplerPlugin<any>;
 
 /** The search's evaluators, from the script: a pool, or a function making one for the search's objective. */
-export type EvaluatorsChoice = EvaluatorPool | ((objective: TaskObjective) => EvaluatorPool | Promise<EvaluatorPool>);
+export type EvaluatorsChoice = GivenEvaluators;
 
 /** Everything one experiment (validate -> load -> train -> eval -> test -> search) runs with. */
 export interface ExperimentConfig extends Omit<EvaluatorConfig, 'task' | 'seed'> {
