@@ -5,6 +5,7 @@
 import { generationBenchmark } from './benchmarks/generation';
 import { gpuBenchmark } from './benchmarks/gpu';
 import { matmulBenchmark } from './benchmarks/matmul';
+import { profileBenchmark } from './benchmarks/profile';
 import { scaleBenchmark } from './benchmarks/scale';
 import { searchBenchmark } from './benchmarks/search';
 import { segmentSumBenchmark } from './benchmarks/segment-sum';
@@ -16,6 +17,7 @@ const benchmarks: Benchmark[] = [
   matmulBenchmark,
   segmentSumBenchmark,
   trainingBenchmark,
+  profileBenchmark,
   generationBenchmark,
   searchBenchmark,
   scaleBenchmark,

@@ -26,7 +26,7 @@ import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson } from '../..
 import { loraTrainStep } from '../lora-step';
 import { timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
-interface Shape {
+export interface Shape {
   name: string;
   checkpoint: (random: SeededRandom) => TinyCheckpoint;
   targets: string[];
@@ -34,7 +34,8 @@ interface Shape {
   length: number;
 }
 
-const shapes: Shape[] = [
+/** The shapes `bench training` and `bench profile` time. */
+export const TRAINING_SHAPES: Shape[] = [
   {
     // llama2.c's stories260K: dim 64, hidden 172, 5 layers, 8 heads (4 key/value), vocabulary 512.
     name: 'stories260K',
@@ -68,7 +69,7 @@ const shapes: Shape[] = [
   },
 ];
 
-const SETTINGS = { rank: 8, alpha: 16, steps: 15, warmup: 3, newTokens: 64, prompt: 16 };
+export const TRAINING_SETTINGS = { rank: 8, alpha: 16, steps: 15, warmup: 3, newTokens: 64, prompt: 16 };
 
 /** Threads for OpenBLAS and PyTorch alike (LONAS_BENCH_THREADS, default 1: wasm runs on one). */
 const threads = Number(process.env.LONAS_BENCH_THREADS ?? 1);
@@ -81,8 +82,8 @@ function pytorchTimings(folder: string, shape: Shape): Record<string, number | n
   fs.writeFileSync(
     settings,
     JSON.stringify({
-      ...SETTINGS,
-      new_tokens: SETTINGS.newTokens,
+      ...TRAINING_SETTINGS,
+      new_tokens: TRAINING_SETTINGS.newTokens,
       batch: shape.batch,
       length: shape.length,
       targets: shape.targets,
@@ -122,7 +123,13 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
   try {
     writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
     const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('bench'), {
-      lora: { targetModules: shape.targets, rank: SETTINGS.rank, alpha: SETTINGS.alpha, dropout: 0, modulesToSave: [] },
+      lora: {
+        targetModules: shape.targets,
+        rank: TRAINING_SETTINGS.rank,
+        alpha: TRAINING_SETTINGS.alpha,
+        dropout: 0,
+        modulesToSave: [],
+      },
     });
     const vocab = Number(openCheckpoint(folder).config.vocab_size);
     const training = loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab });
@@ -139,8 +146,8 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
     const generation =
       loaded.kind === 'causal-lm' && loaded.model.config.modelType === 'llama'
         ? () =>
-            generate(loaded.model, [batch.inputIds[0].slice(0, SETTINGS.prompt)], {
-              maxNewTokens: SETTINGS.newTokens,
+            generate(loaded.model, [batch.inputIds[0].slice(0, TRAINING_SETTINGS.prompt)], {
+              maxNewTokens: TRAINING_SETTINGS.newTokens,
               numBeams: 1,
             })
         : undefined;
@@ -149,8 +156,8 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
       const [step, scoring, generating] = await run(() =>
         timeTasksInterleaved(
           [trainStep, forward, ...(generation === undefined ? [] : [generation])],
-          SETTINGS.steps,
-          SETTINGS.warmup,
+          TRAINING_SETTINGS.steps,
+          TRAINING_SETTINGS.warmup,
         ),
       );
       const record: BenchRecord = {
@@ -159,14 +166,14 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
         kernels: name,
         batch: shape.batch,
         length: shape.length,
-        lora_rank: SETTINGS.rank,
+        lora_rank: TRAINING_SETTINGS.rank,
         threads,
         train_step_ms: step.median_ms,
         train_steps_per_s: Number((1000 / step.median_ms).toFixed(2)),
         forward_ms: scoring.median_ms,
       };
       if (generating !== undefined) {
-        record.generate_tokens_per_s = Number(((1000 * SETTINGS.newTokens) / generating.median_ms).toFixed(1));
+        record.generate_tokens_per_s = Number(((1000 * TRAINING_SETTINGS.newTokens) / generating.median_ms).toFixed(1));
       }
       if (typeof torch === 'string') {
         record.pytorch = torch;
@@ -195,6 +202,6 @@ export const trainingBenchmark: Benchmark = {
     'LoRA training step, scoring forward and generation per matmul path, with PyTorch timings of the same work',
   async *run() {
     await selectBackend({ requested: 'wasm', log: () => {} });
-    for (const shape of shapes) yield* benchShape(shape);
+    for (const shape of TRAINING_SHAPES) yield* benchShape(shape);
   },
 };
