@@ -1,7 +1,7 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { blasAddon } from './blas-addon';
 import { cpuBlasBatchMatMulConfig, wasmBlasBatchMatMulConfig } from './blas-batch-matmul';
-import { cpuNativeKernelConfigs } from './native-cpu-kernels';
+import { nativeKernelConfigs } from './native-kernels';
 import { cpuUnsortedSegmentSumConfig, wasmUnsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { wasmBatchMatMulConfig } from './wasm-batch-matmul';
 import { wasmGatherConfig } from './wasm-gather';
@@ -32,7 +32,9 @@ function stockKernel(backendName: string): (kernelName: string) => KernelFunc {
  */
 export const kernelPatches: Record<string, KernelConfig[]> = {
   wasm: [
-    blas.addon === undefined ? wasmBatchMatMulConfig : wasmBlasBatchMatMulConfig(blas.addon),
+    ...(blas.addon === undefined
+      ? [wasmBatchMatMulConfig]
+      : [wasmBlasBatchMatMulConfig(blas.addon), ...nativeKernelConfigs('wasm', blas.addon, stockKernel('wasm'))]),
     wasmUnsortedSegmentSumConfig,
     wasmGatherConfig,
     wasmIdentityConfig,
@@ -40,7 +42,7 @@ export const kernelPatches: Record<string, KernelConfig[]> = {
   cpu: [
     ...(blas.addon === undefined
       ? []
-      : [cpuBlasBatchMatMulConfig(blas.addon), ...cpuNativeKernelConfigs(blas.addon, stockKernel('cpu'))]),
+      : [cpuBlasBatchMatMulConfig(blas.addon), ...nativeKernelConfigs('cpu', blas.addon, stockKernel('cpu'))]),
     cpuUnsortedSegmentSumConfig,
   ],
 };

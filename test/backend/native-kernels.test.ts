@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
-import { nativeCpuKernelNames } from '../../src/backend/kernels/native-cpu-kernels';
+import { nativeCpuKernelNames, nativeWasmKernelNames } from '../../src/backend/kernels/native-kernels';
 import { withStockKernelsFor } from '../../src/backend/kernels/register-kernel-patches';
 import { SeededRandom } from '../../src/util/seeded-random';
 import { describeUnless } from '../support/describe-unless';
@@ -9,7 +9,10 @@ import { describeUnless } from '../support/describe-unless';
 const addon = blasAddon().addon;
 
 /** Runs `body` on the native kernels and on tfjs's own; both results' values. */
-function both(body: () => tf.Tensor | tf.Tensor[]): Array<[Float32Array | Int32Array, Float32Array | Int32Array]> {
+function both(
+  body: () => tf.Tensor | tf.Tensor[],
+  backend: 'cpu' | 'wasm' = 'cpu',
+): Array<[Float32Array | Int32Array, Float32Array | Int32Array]> {
   const values = (out: tf.Tensor | tf.Tensor[]) => {
     const list = Array.isArray(out) ? out : [out];
     const data = list.map((t) => t.dataSync() as Float32Array | Int32Array);
@@ -18,7 +21,8 @@ function both(body: () => tf.Tensor | tf.Tensor[]): Array<[Float32Array | Int32A
   };
   const native = values(tf.tidy(body));
   // Only the native kernels swapped back: both runs multiply on the same BatchMatMul.
-  const stock = withStockKernelsFor('cpu', nativeCpuKernelNames, () => values(tf.tidy(body)));
+  const names = backend === 'cpu' ? nativeCpuKernelNames : nativeWasmKernelNames;
+  const stock = withStockKernelsFor(backend, names, () => values(tf.tidy(body)));
   return native.map((n, i) => [n, stock[i]]);
 }
 
@@ -183,5 +187,64 @@ describeUnless(addon === undefined ? blasAddon().reason : undefined, 'native cpu
     expect(Array.from(sum.dataSync())).toEqual([11, 22, 33]);
     expect(Array.from(tf.slice(b, [1], [2]).dataSync())).toEqual([20, 30]);
     tf.dispose([a, b, sum]);
+  });
+});
+
+describeUnless(addon === undefined ? blasAddon().reason : undefined, 'native data movement on wasm', () => {
+  beforeAll(() => selectBackend({ requested: 'wasm', log: () => {} }));
+  const random = new SeededRandom(11);
+  const tensor = (shape: number[]) => tf.tensor(random.normals(tf.util.sizeFromShape(shape), 1), shape);
+
+  it('serves slice, transpose and pad, and leaves arithmetic to wasm', () => {
+    expect(nativeWasmKernelNames.sort()).toEqual(['PadV2', 'Slice', 'Transpose']);
+  });
+
+  it('equals the stock kernels, a rank-5 transpose and gradients included', () => {
+    const x = tensor([2, 3, 4, 3, 5]);
+    const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
+      () => tf.transpose(x, [3, 0, 2, 1, 4]),
+      () => tf.slice(x, [0, 1, 1, 0, 2], [2, 2, -1, 3, 3]),
+      () =>
+        tf.pad(
+          tf.reshape(x, [6, 60]),
+          [
+            [1, 0],
+            [0, 2],
+          ],
+          -1,
+        ),
+      () =>
+        tf.grad((v: tf.Tensor) =>
+          tf.sum(tf.mul(tf.slice(tf.transpose(v, [4, 2, 0, 1, 3]), [1, 0, 0, 0, 0], [3, 4, 2, 3, 3]), 2)),
+        )(x),
+    ];
+    for (const body of cases) {
+      for (const [native, stock] of both(body, 'wasm')) expect(Array.from(native)).toEqual(Array.from(stock));
+    }
+    x.dispose();
+  });
+
+  it('reads its input after allocating its output, which may grow the heap', () => {
+    // 96 MiB in and out: the output's allocation grows the wasm heap and detaches older views.
+    const x = tf.randomUniform([3, 1024, 8192], -1, 1, 'float32', 5);
+    const [[native, stock]] = both(() => tf.transpose(x, [1, 0, 2]), 'wasm');
+    expect(native.length).toBe(3 * 1024 * 8192);
+    expect(native.every((v, i) => v === stock[i])).toBe(true);
+    x.dispose();
+  });
+
+  it('leaves int32 tensors to the stock kernels', () => {
+    const ids = tf.tensor2d(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      undefined,
+      'int32',
+    );
+    const moved = tf.transpose(ids);
+    expect(moved.dtype).toBe('int32');
+    expect(Array.from(moved.dataSync())).toEqual([1, 4, 2, 5, 3, 6]);
+    tf.dispose([ids, moved]);
   });
 });
