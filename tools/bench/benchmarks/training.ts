@@ -14,6 +14,9 @@ import { openCheckpoint } from '../../../src/models/checkpoint';
 import { fixedNetworkConfig } from '../../../src/nas/nas-config';
 import { openSuperNetwork } from '../../../src/nas/open-super-network';
 import { taskLoss } from '../../../src/train/task-loss';
+import type { MicroBatch } from '../../../src/train/batches';
+import type { LoadedModel } from '../../../src/models/registry';
+import { tensorScoring } from '../../../src/eval/tensor-scoring';
 import { SeededRandom } from '../../../src/util/seeded-random';
 import {
   bertCheckpoint,
@@ -118,6 +121,20 @@ function paths(): Array<[string, <T>(body: () => T) => T]> {
   return list;
 }
 
+/** One scoring forward over `batch`, awaited as evaluation awaits it. */
+function scoringForward(loaded: LoadedModel, batch: MicroBatch): () => Promise<unknown> {
+  if (loaded.kind === 'sequence-classification') {
+    const scoring = loaded.model.hostScoring() ?? tensorScoring(loaded.model);
+    return () => scoring.logits(batch);
+  }
+  const loss = taskLoss(loaded);
+  return async () => {
+    const value = tf.tidy(() => loss(batch));
+    await value.data();
+    value.dispose();
+  };
+}
+
 async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-bench-${shape.name}-`));
   try {
@@ -135,13 +152,10 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
     const training = loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab });
     const trainStep = training.step;
     const { batch } = training;
-    const loss = taskLoss(loaded);
-    // Scoring: the loss's forward over the training batch, as evaluation and search pay it.
-    const forward = async () => {
-      const value = tf.tidy(() => loss(batch));
-      await value.data();
-      value.dispose();
-    };
+    // Scoring as evaluation and search pay it: a classifier's logits on the path GLUE takes (the
+    // host forward where it applies), a causal LM's loss forward over the training batch.
+    const scoringPath = loaded.kind === 'sequence-classification' && loaded.model.hostScoring() ? 'host' : 'tfjs';
+    const forward = scoringForward(loaded, batch);
     // Generation where PyTorch's reference decodes too (LLaMA).
     const generation =
       loaded.kind === 'causal-lm' && loaded.model.config.modelType === 'llama'
@@ -171,6 +185,7 @@ async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
         train_step_ms: step.median_ms,
         train_steps_per_s: Number((1000 / step.median_ms).toFixed(2)),
         forward_ms: scoring.median_ms,
+        forward_path: scoringPath,
       };
       if (generating !== undefined) {
         record.generate_tokens_per_s = Number(((1000 * TRAINING_SETTINGS.newTokens) / generating.median_ms).toFixed(1));
