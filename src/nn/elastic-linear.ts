@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear, type LinearLayer } from './linear';
+import { loraProduct } from './lora-product';
 import { slicedProduct } from './sliced-product';
 
 /** A LoRA adapter's hyper-parameters. */
@@ -87,26 +88,57 @@ export class ElasticLinear implements LinearLayer {
       throw new Error(`${this.path}: input has width ${width}, but the active input width is ${inFeatures}`);
     }
     return tf.tidy(() => {
-      const flat = tf.reshape(x, [-1, inFeatures]);
-      const full = inFeatures === this.inFeatures && outFeatures === this.outFeatures;
-      const frozen = !(this.base.weight instanceof tf.Variable);
-      let y = full
-        ? tf.matMul(flat, this.base.weight)
-        : ((frozen ? slicedProduct(flat as tf.Tensor2D, this.base.weight, inFeatures, outFeatures) : undefined) ??
-          tf.matMul(flat, tf.slice(this.base.weight, [0, 0], [inFeatures, outFeatures])));
-      if (this.base.bias !== undefined) {
-        y = tf.add(y, outFeatures === this.outFeatures ? this.base.bias : tf.slice(this.base.bias, 0, outFeatures));
-      }
-      if (this.loraA !== undefined && this.loraB !== undefined && rank > 0) {
-        const a = tf.slice(this.loraA, [0, 0], [inFeatures, rank]);
-        const b = tf.slice(this.loraB, [0, 0], [rank, outFeatures]);
-        const rate = this.lora?.dropout ?? 0;
-        const input =
-          this.dropoutSeed !== undefined && rate > 0 ? tf.dropout(flat, rate, undefined, this.dropoutSeed()) : flat;
-        y = tf.add(y, tf.mul(tf.matMul(tf.matMul(input, a), b), this.scaling));
-      }
+      const flat = tf.reshape(x, [-1, inFeatures]) as tf.Tensor2D;
+      const adapted = this.loraA !== undefined && this.loraB !== undefined && rank > 0;
+      const loraInput = adapted ? this.loraInput(flat) : flat;
+      const y = (adapted ? this.fusedProduct(flat, loraInput) : undefined) ?? this.composedProduct(flat, loraInput);
       return tf.reshape(y, [...x.shape.slice(0, -1), outFeatures]);
     });
+  }
+
+  /** Frozen base weights (and bias): nothing of the base layer needs a gradient. */
+  private get frozen(): boolean {
+    return !(this.base.weight instanceof tf.Variable) && !(this.base.bias instanceof tf.Variable);
+  }
+
+  /** The adapted layer as one operation where the backend has it (see loraProduct). */
+  private fusedProduct(flat: tf.Tensor2D, loraInput: tf.Tensor2D): tf.Tensor2D | undefined {
+    if (!this.frozen) return undefined;
+    return loraProduct(flat, loraInput, {
+      ...this.active,
+      weight: this.base.weight,
+      bias: this.base.bias,
+      loraA: this.loraA as tf.Tensor2D,
+      loraB: this.loraB as tf.Tensor2D,
+      scaling: this.scaling,
+    });
+  }
+
+  /** The layer from tfjs operations (a narrower frozen base through slicedProduct). */
+  private composedProduct(flat: tf.Tensor2D, loraInput: tf.Tensor2D): tf.Tensor {
+    const { inFeatures, outFeatures, rank } = this.active;
+    const full = inFeatures === this.inFeatures && outFeatures === this.outFeatures;
+    let y = full
+      ? tf.matMul(flat, this.base.weight)
+      : ((this.frozen ? slicedProduct(flat, this.base.weight, inFeatures, outFeatures) : undefined) ??
+        tf.matMul(flat, tf.slice(this.base.weight, [0, 0], [inFeatures, outFeatures])));
+    if (this.base.bias !== undefined) {
+      y = tf.add(y, outFeatures === this.outFeatures ? this.base.bias : tf.slice(this.base.bias, 0, outFeatures));
+    }
+    if (this.loraA !== undefined && this.loraB !== undefined && rank > 0) {
+      const a = tf.slice(this.loraA, [0, 0], [inFeatures, rank]);
+      const b = tf.slice(this.loraB, [0, 0], [rank, outFeatures]);
+      y = tf.add(y, tf.mul(tf.matMul(tf.matMul(loraInput, a), b), this.scaling));
+    }
+    return y;
+  }
+
+  /** LoRA's input: x after dropout while training with a dropout rate, else x itself. */
+  private loraInput(flat: tf.Tensor2D): tf.Tensor2D {
+    const rate = this.lora?.dropout ?? 0;
+    return this.dropoutSeed !== undefined && rate > 0
+      ? (tf.dropout(flat, rate, undefined, this.dropoutSeed()) as tf.Tensor2D)
+      : flat;
   }
 
   /** The trainable tensors: A and B. */
