@@ -2,7 +2,10 @@
  * lonas's side of `npm run bench scale` for one shape, in a process of its own so its peak RSS
  * is the shape's: `node dist/tools/bench/scale-side.js '<settings json>'` prints one JSON object.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../src/backend';
+import { wasmInternals } from '../../src/backend/kernels/wasm-internals';
 import { blasAddon } from '../../src/backend/kernels/blas-addon';
 import { estimateMemory } from '../../src/experiment/estimate-memory';
 import { generate } from '../../src/eval/generate';
@@ -44,6 +47,9 @@ async function main(settings: ScaleSettings): Promise<void> {
   if (loaded.kind !== 'causal-lm') throw new Error('expected a causal LM');
   const training = loraTrainStep(loaded, network, settings);
   const [step] = await timeTasksInterleaved([training.step], settings.steps, settings.warmup);
+  // The heap wasm grew to over the steps: what the memory estimate's training factor is fitted to.
+  const heapBytes =
+    choice.name === 'wasm' ? wasmInternals(tf.backend() as BackendWasm).wasm.asm.memory.buffer.byteLength : null;
   const prompt = training.batch.inputIds[0].slice(0, settings.prompt);
   const start = performance.now();
   await generate(loaded.model, [prompt], { maxNewTokens: settings.newTokens, eosTokenIds: [] });
@@ -54,6 +60,7 @@ async function main(settings: ScaleSettings): Promise<void> {
     adapter: choice.adapter ?? null,
     startup,
     estimate_bytes: memory.total,
+    heap_after_steps_bytes: heapBytes,
     train_step_ms: step.median_ms,
     generate_tokens_per_s: settings.newTokens / generateSeconds,
     max_rss_bytes: process.resourceUsage().maxRSS * 1024,

@@ -47,6 +47,8 @@ interface SideResult {
   train_step_ms: number;
   generate_tokens_per_s: number;
   max_rss_bytes: number;
+  estimate_bytes: number;
+  heap_after_steps_bytes: number | null;
   backend?: string;
   startup?: string;
   torch?: string;
@@ -102,6 +104,8 @@ export const scaleBenchmark: Benchmark = {
           train_step_ms: Number(lonas.train_step_ms.toFixed(0)),
           generate_tokens_per_s: Number(lonas.generate_tokens_per_s.toFixed(1)),
           peak_rss_gib: gib(lonas.max_rss_bytes),
+          estimate_gib: gib(lonas.estimate_bytes),
+          wasm_heap_gib: lonas.heap_after_steps_bytes === null ? null : gib(lonas.heap_after_steps_bytes),
         });
       }
       if (typeof torch === 'string')
