@@ -21,21 +21,53 @@ export function hostGemmIsNative(): boolean {
 let row = new Float64Array(0);
 
 /**
- * C[m, n] = A[m, k] B[k, n] on host arrays: OpenBLAS's sgemm when its addon is built, else jsGemm.
+ * C[m, n] = A[m, k] B[k, n] on host arrays, or C += A B with `accumulate`: OpenBLAS's sgemm when
+ * its addon is built, else jsGemm.
  */
-export function hostGemm(m: number, n: number, k: number, a: MatrixBlock, b: MatrixBlock, c: MatrixBlock): void {
-  if (addon === undefined) jsGemm(m, n, k, a, b, c);
+export function hostGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixBlock,
+  b: MatrixBlock,
+  c: MatrixBlock,
+  accumulate = false,
+): void {
+  if (addon === undefined) jsGemm(m, n, k, a, b, c, accumulate);
   else
-    addon.sgemm(m, n, k, a.data, a.offset, a.stride, b.data, b.offset, b.stride, c.data, c.offset, c.stride, 0, false);
+    addon.sgemm(
+      m,
+      n,
+      k,
+      a.data,
+      a.offset,
+      a.stride,
+      b.data,
+      b.offset,
+      b.stride,
+      c.data,
+      c.offset,
+      c.stride,
+      accumulate ? 1 : 0,
+      false,
+    );
 }
 
 /** hostGemm in JS: runs along B's rows (its memory order) and sums in double. */
-export function jsGemm(m: number, n: number, k: number, a: MatrixBlock, b: MatrixBlock, c: MatrixBlock): void {
+export function jsGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixBlock,
+  b: MatrixBlock,
+  c: MatrixBlock,
+  accumulate = false,
+): void {
   if (row.length < n) row = new Float64Array(n);
   const [aData, bData, cData, sum] = [a.data, b.data, c.data, row];
   for (let i = 0; i < m; i++) {
     const cRow = c.offset + i * c.stride;
-    sum.fill(0, 0, n);
+    for (let j = 0; j < n; j++) sum[j] = accumulate ? cData[cRow + j] : 0;
     const aRow = a.offset + i * a.stride;
     for (let p = 0; p < k; p++) {
       const x = aData[aRow + p];

@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
 import { hostView } from '../backend/host-view';
 import { ElasticLinear } from './elastic-linear';
 import { Linear, type LinearLayer } from './linear';
+import { hostLoraForward, type HostLoraWeights } from './lora-product';
 
 /** A linear layer applied on host arrays, at the widths its subnetwork gives it. */
 export interface HostLinear {
@@ -34,9 +34,6 @@ function parts(layer: LinearLayer): Parts | undefined {
   return { ...base, lora: { a: layer.loraA, b: layer.loraB, rank, scaling: layer.scaling } };
 }
 
-/** A whole row-major array, or the leading columns of one with `stride` columns, from element 0. */
-const block = (data: Float32Array, stride: number): MatrixBlock => ({ data, offset: 0, stride });
-
 /**
  * The host form of a plain or elastic LoRA linear layer, or undefined for a layer it cannot
  * mirror. Weights are read in place (no copy, taken at each call): the slices a subnetwork
@@ -46,28 +43,30 @@ export function hostLinear(layer: LinearLayer): HostLinear | undefined {
   const p = parts(layer);
   if (p === undefined) return undefined;
   const { inFeatures, outFeatures } = p;
-  const fullOut = p.weight.shape[1];
   return {
     path: layer.path,
     inFeatures,
     outFeatures,
     apply(x, m) {
-      const y = new Float32Array(m * outFeatures);
-      const input = block(x, inFeatures);
-      hostGemm(m, outFeatures, inFeatures, input, block(hostView(p.weight), fullOut), block(y, outFeatures));
-      if (p.bias !== undefined) {
-        const bias = hostView(p.bias);
-        for (let i = 0; i < m; i++) for (let j = 0; j < outFeatures; j++) y[i * outFeatures + j] += bias[j];
-      }
-      if (p.lora !== undefined) {
-        const { a, b, rank, scaling } = p.lora;
-        const low = new Float32Array(m * rank);
-        hostGemm(m, rank, inFeatures, input, block(hostView(a), a.shape[1]), block(low, rank));
-        const update = new Float32Array(m * outFeatures);
-        hostGemm(m, outFeatures, rank, block(low, rank), block(hostView(b), b.shape[1]), block(update, outFeatures));
-        for (let i = 0; i < y.length; i++) y[i] += update[i] * scaling;
-      }
-      return y;
+      const lora = p.lora;
+      const weights: HostLoraWeights = {
+        weight: hostView(p.weight),
+        stride: p.weight.shape[1],
+        bias: p.bias === undefined ? undefined : hostView(p.bias),
+        lora:
+          lora === undefined
+            ? undefined
+            : {
+                a: hostView(lora.a),
+                maxRank: lora.a.shape[1],
+                b: hostView(lora.b),
+                rank: lora.rank,
+                scaling: lora.scaling,
+              },
+        inFeatures,
+        outFeatures,
+      };
+      return hostLoraForward(weights, x, x, m).y;
     },
   };
 }

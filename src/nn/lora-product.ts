@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blasAddon } from '../backend/kernels/blas-addon';
+import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
 import { hostMemoryBackend, hostView } from '../backend/host-view';
 
 const addon = blasAddon().addon;
@@ -17,6 +18,44 @@ export interface LoraProductParts {
   outFeatures: number;
   rank: number;
   scaling: number;
+}
+
+/** A LoRA layer's weights as host arrays (read in place), with the block a subnetwork uses. */
+export interface HostLoraWeights {
+  /** [IN, OUT] row-major. */
+  weight: Float32Array;
+  /** OUT: the row stride of W and B. */
+  stride: number;
+  bias?: Float32Array;
+  /** A [IN, R] (row stride R) and B [R, OUT], at the active rank. */
+  lora?: { a: Float32Array; maxRank: number; b: Float32Array; rank: number; scaling: number };
+  inFeatures: number;
+  outFeatures: number;
+}
+
+const block = (data: Float32Array, stride: number): MatrixBlock => ({ data, offset: 0, stride });
+
+/**
+ * y [m, out] = b + x W[:in, :out] + (scaling xd A[:in, :r]) B[:r, :out] on host arrays, the
+ * products accumulating into y; also the scaled down-projection, which B's gradient needs. The
+ * forward of both the fused operation and host decoding and scoring, so they agree to the bit.
+ */
+export function hostLoraForward(
+  layer: HostLoraWeights,
+  x: Float32Array,
+  xd: Float32Array,
+  m: number,
+): { y: Float32Array; down?: Float32Array } {
+  const { weight, stride, bias, lora, inFeatures, outFeatures } = layer;
+  const y = new Float32Array(m * outFeatures);
+  if (bias !== undefined) for (let i = 0; i < m; i++) y.set(bias.subarray(0, outFeatures), i * outFeatures);
+  hostGemm(m, outFeatures, inFeatures, block(x, inFeatures), block(weight, stride), block(y, outFeatures), true);
+  if (lora === undefined) return { y };
+  const down = new Float32Array(m * lora.rank);
+  hostGemm(m, lora.rank, inFeatures, block(xd, inFeatures), block(lora.a, lora.maxRank), block(down, lora.rank));
+  for (let i = 0; i < down.length; i++) down[i] *= lora.scaling;
+  hostGemm(m, outFeatures, lora.rank, block(down, lora.rank), block(lora.b, stride), block(y, outFeatures), true);
+  return { y, down };
 }
 
 /** Copies the rows x columns block at the start of `block` into the top-left of a zeroed [rows', columns'] array. */
@@ -47,47 +86,19 @@ export function loraProduct(x: tf.Tensor2D, dropped: tf.Tensor2D, parts: LoraPro
     const [input, lowRankInput, a, b] = separate ? args : [args[0], args[0], args[1], args[2]];
     const save = args[args.length - 1] as unknown as tf.GradSaveFunc;
     save([lowRankInput]);
-    // down = scaling * xd A[:in, :r], kept for B's gradient; y = x W + down B + bias.
-    const down = new Float32Array(rows * rank);
-    const y = new Float32Array(rows * outWidth);
-    blas.sgemm(
-      rows,
-      rank,
-      inWidth,
-      hostView(lowRankInput),
-      0,
-      inWidth,
-      hostView(a),
-      0,
-      maxRank,
-      down,
-      0,
-      rank,
-      0,
-      false,
-    );
-    for (let i = 0; i < down.length; i++) down[i] *= scaling;
-    blas.sgemm(
-      rows,
-      outWidth,
-      inWidth,
+    const { y, down } = hostLoraForward(
+      {
+        weight: hostView(weight),
+        stride,
+        bias: bias === undefined ? undefined : hostView(bias),
+        lora: { a: hostView(a), maxRank, b: hostView(b), rank, scaling },
+        inFeatures: inWidth,
+        outFeatures: outWidth,
+      },
       hostView(input),
-      0,
-      inWidth,
-      hostView(weight),
-      0,
-      stride,
-      y,
-      0,
-      outWidth,
-      0,
-      false,
-    );
-    blas.sgemm(rows, outWidth, rank, down, 0, rank, hostView(b), 0, stride, y, 0, outWidth, 1, false);
-    if (bias !== undefined) {
-      const biasValues = hostView(bias);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < outWidth; j++) y[i * outWidth + j] += biasValues[j];
-    }
+      hostView(lowRankInput),
+      rows,
+    ) as { y: Float32Array; down: Float32Array };
     return {
       value: tf.tensor2d(y, [rows, outWidth]),
       gradFunc: (dy: tf.Tensor2D, [savedInput]: tf.Tensor[]) => {
