@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hostMemoryBackend, hostView } from '../backend/host-view';
 import { sumAll } from '../nn/sum-all';
 
 /** transformers 4.31's `--optim` names for the two AdamW implementations it offers. */
@@ -11,6 +12,11 @@ export interface AdamWSettings {
   weightDecay: number;
   /** Whose arithmetic: torch.optim.AdamW's or transformers.optimization.AdamW's. */
   variant?: AdamWVariant;
+  /**
+   * Where the update runs: one pass over host arrays, or tfjs kernels. Default: on the host where
+   * the backend keeps tensors in host memory (wasm, cpu), else kernels.
+   */
+  updateOn?: 'host' | 'kernels';
 }
 
 /** torch.optim.AdamW's defaults (the `adamw_torch` LoNAS trains the LLMs with). */
@@ -41,8 +47,50 @@ export class AdamW {
 
   /** Applies one update with gradients in the order of `variables`. */
   apply(gradients: tf.Tensor[], lr: number): void {
-    const { beta1, beta2, epsilon } = this.settings;
     this.step += 1;
+    if ((this.settings.updateOn ?? (hostMemoryBackend() ? 'host' : 'kernels')) === 'host')
+      this.applyOnHost(gradients, lr);
+    else this.applyWithKernels(gradients, lr);
+  }
+
+  /**
+   * The update as one pass over each variable's host arrays, in double: tfjs operations take a
+   * dozen kernel calls per variable, which at small sizes cost more than their arithmetic.
+   */
+  private applyOnHost(gradients: tf.Tensor[], lr: number): void {
+    const { beta1, beta2, epsilon, variant } = this.settings;
+    const correction1 = 1 - beta1 ** this.step;
+    const correction2 = 1 - beta2 ** this.step;
+    const stepSize = (lr * Math.sqrt(correction2)) / correction1;
+    this.variables.forEach((p, i) => {
+      const { m, v } = this.moments[i];
+      const decay = lr * (this.noDecay.has(p) ? 0 : this.settings.weightDecay);
+      const [params, grads, firsts, seconds] = [p, gradients[i], m, v].map(hostView);
+      const next = { p: new Float32Array(p.size), m: new Float32Array(p.size), v: new Float32Array(p.size) };
+      for (let j = 0; j < params.length; j++) {
+        const g = grads[j];
+        const first = (next.m[j] = beta1 * firsts[j] + (1 - beta1) * g);
+        const second = (next.v[j] = beta2 * seconds[j] + (1 - beta2) * g * g);
+        if (variant === 'adamw_hf') {
+          const updated = params[j] - (first / (Math.sqrt(second) + epsilon)) * stepSize;
+          next.p[j] = updated - updated * decay;
+        } else {
+          const update = first / correction1 / (Math.sqrt(second / correction2) + epsilon);
+          next.p[j] = params[j] * (1 - decay) - update * lr;
+        }
+      }
+      // New tensors only after the views are done with: allocating may move the wasm heap.
+      tf.tidy(() => {
+        p.assign(tf.tensor(next.p, p.shape));
+        m.assign(tf.tensor(next.m, m.shape));
+        v.assign(tf.tensor(next.v, v.shape));
+      });
+    });
+  }
+
+  /** The update from tfjs operations, for tensors outside host memory (a GPU's). */
+  private applyWithKernels(gradients: tf.Tensor[], lr: number): void {
+    const { beta1, beta2, epsilon } = this.settings;
     const correction1 = 1 - beta1 ** this.step;
     const correction2 = 1 - beta2 ** this.step;
     tf.tidy(() => {
