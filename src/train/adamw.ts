@@ -118,8 +118,17 @@ export class AdamW {
   }
 }
 
-/** The gradients' global L2 norm, as a scalar (read back by the caller: awaited on a GPU). */
+/**
+ * The gradients' global L2 norm, as a scalar (read back by the caller: awaited on a GPU). In host
+ * memory, one pass summing in double; elsewhere tfjs kernels, two per gradient and a sum.
+ */
 export function globalNorm(gradients: tf.Tensor[]): tf.Scalar {
+  if (hostMemoryBackend()) {
+    let total = 0;
+    for (const values of gradients.map(hostView))
+      for (let i = 0; i < values.length; i++) total += values[i] * values[i];
+    return tf.scalar(Math.sqrt(total));
+  }
   return tf.tidy(() => tf.sqrt(sumAll(gradients.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
