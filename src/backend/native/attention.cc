@@ -105,14 +105,16 @@ void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const 
       row[j] = row[j] * d.scale + added;
       if (row[j] > max) max = row[j];
     }
+    // expf, summed in double; below -104 it is 0 in float, and skipping it spares glibc's slow
+    // underflow path on every masked key.
     double total = 0;
     for (int64_t j = 0; j < d.keys; j++) {
-      const double e = std::exp(static_cast<double>(row[j]) - max);
-      row[j] = static_cast<float>(e);
-      total += e;
+      const float shifted = row[j] - max;
+      row[j] = shifted < -104.0f ? 0.0f : std::exp(shifted);
+      total += row[j];
     }
-    const double inverse = 1 / total;
-    for (int64_t j = 0; j < d.keys; j++) row[j] = static_cast<float>(row[j] * inverse);
+    const float inverse = static_cast<float>(1 / total);
+    for (int64_t j = 0; j < d.keys; j++) row[j] *= inverse;
   }
 }
 
