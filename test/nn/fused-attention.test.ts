@@ -9,31 +9,35 @@ import { SeededRandom } from '../../src/util/seeded-random';
 import { describeUnless } from '../support/describe-unless';
 
 const addon = blasAddon().addon;
-const [time, headDim] = [7, 12];
-/** Left padding, right padding, a row of padding only. */
-const mask = [
-  [0, 0, 1, 1, 1, 1, 1],
-  [1, 1, 1, 1, 0, 0, 0],
-  [0, 0, 0, 0, 0, 0, 0],
+const headDim = 12;
+/** Left padding, right padding, a row of padding only: [batch, time] with 1 for real tokens. */
+const paddedRows = (time: number, left: number, right: number) => [
+  Array.from({ length: time }, (_, t) => (t < left ? 0 : 1)),
+  Array.from({ length: time }, (_, t) => (t < time - right ? 1 : 0)),
+  Array.from({ length: time }, () => 0),
 ];
-const batch = mask.length;
+/** Odd sizes; and past the kernel's 32-query blocks, where blocks skip keys hidden from all their rows. */
+const SHORT = paddedRows(7, 2, 3);
+const LONG = paddedRows(70, 5, 30);
 
 /** tfjs's composition, written out independently of the models: split, repeat kv heads, bias, merge. */
 function composed(
   [q, k, v]: tf.Tensor3D[],
   causal: boolean,
-  attentionMask: tf.Tensor2D | undefined,
+  mask: number[][] | undefined,
   slopes?: number[],
 ): tf.Tensor3D {
+  const [batch, time] = q.shape;
   const [qh, kh, vh] = [q, k, v].map((x) => splitHeads(x, headDim));
   const group = qh.shape[1] / kh.shape[1];
   const repeat = tf.tensor1d(
     Array.from({ length: qh.shape[1] }, (_, h) => Math.floor(h / group)),
     'int32',
   );
+  const attentionMask = mask === undefined ? undefined : tf.tensor2d(mask, undefined, 'int32');
   let bias: tf.Tensor = attentionBias(attentionMask, batch, time, time, causal);
   if (slopes !== undefined) {
-    const positions = mask.map((row) => {
+    const positions = (mask ?? []).map((row) => {
       let seen = 0;
       return row.map((real) => (real === 1 ? seen++ : 0));
     });
@@ -51,10 +55,25 @@ function composed(
 
 /** BLOOM's fused query_key_value [b, t, heads * 3 * headDim] split into q, k, v [b, t, heads * headDim]. */
 function unpack(qkv: tf.Tensor3D): tf.Tensor3D[] {
-  const heads = qkv.shape[2] / (3 * headDim);
+  const [batch, time, width] = qkv.shape;
+  const heads = width / (3 * headDim);
   return tf
     .split(tf.reshape(qkv, [batch, time, heads, 3, headDim]), 3, 3)
     .map((part) => tf.reshape(part, [batch, time, heads * headDim]) as tf.Tensor3D);
+}
+
+/** The models' attention for these masks (fused here), without a cache. */
+function attendFor(mask: number[][] | undefined, batch: number, time: number, causal: boolean, alibiSlopes?: number[]) {
+  return multiHeadAttention({
+    attentionMask: mask === undefined ? undefined : tf.tensor2d(mask, undefined, 'int32'),
+    batch,
+    queryLength: time,
+    keyLength: time,
+    causal,
+    headDim,
+    alibiSlopes,
+    caching: false,
+  });
 }
 
 function maxDifference(a: tf.Tensor, b: tf.Tensor): number {
@@ -66,7 +85,6 @@ describeUnless(addon === undefined ? blasAddon().reason : undefined, 'fused atte
     beforeAll(() => selectBackend({ requested: backend, log: () => {} }));
     const random = new SeededRandom(11);
     const tensor = (shape: number[]) => tf.tensor(random.normals(tf.util.sizeFromShape(shape), 1), shape);
-    const attentionMask = () => tf.tensor2d(mask, undefined, 'int32');
 
     /** Output and gradients of both, against the same upstream gradient. */
     function compare(
@@ -87,76 +105,64 @@ describeUnless(addon === undefined ? blasAddon().reason : undefined, 'fused atte
 
     it('runs here', () => expect(fusedAttentionAvailable()).toBe(true));
 
-    it.each([8, 4, 2])(
-      'equals the composition with its gradients: causal, padded, 8 query heads, %i kv heads',
-      (kvHeads) => {
+    it.each([
+      [8, 'short', SHORT],
+      [4, 'short', SHORT],
+      [2, 'short', SHORT],
+      [4, 'long', LONG],
+    ])(
+      'equals the composition with its gradients: causal, padded, 8 query heads, %i kv heads, %s rows',
+      (kvHeads, _, mask) => {
+        const [batch, time] = [mask.length, mask[0].length];
         const inputs = [
           tensor([batch, time, 8 * headDim]),
           tensor([batch, time, kvHeads * headDim]),
           tensor([batch, time, kvHeads * headDim]),
         ];
-        const attend = multiHeadAttention({
-          attentionMask: attentionMask(),
-          batch,
-          queryLength: time,
-          keyLength: time,
-          causal: true,
-          headDim,
-          caching: false,
-        });
+        const attend = attendFor(mask, batch, time, true);
         compare(
           ([q, k, v]) => attend({ q, k, v } as AttentionInputs).output,
-          (x) => composed(x as tf.Tensor3D[], true, attentionMask()),
+          (x) => composed(x as tf.Tensor3D[], true, mask),
           inputs,
         );
       },
     );
 
-    it('equals the composition without the causal rule (BERT) and without any mask', () => {
+    it.each([
+      ['short', SHORT],
+      ['long', LONG],
+    ])('equals the composition without the causal rule (BERT), with and without a mask: %s rows', (_, rows) => {
+      const [batch, time] = [rows.length, rows[0].length];
       const inputs = [0, 1, 2].map(() => tensor([batch, time, 4 * headDim]));
-      for (const m of [attentionMask(), undefined]) {
-        const attend = multiHeadAttention({
-          attentionMask: m,
-          batch,
-          queryLength: time,
-          keyLength: time,
-          causal: false,
-          headDim,
-          caching: false,
-        });
+      for (const mask of [rows, undefined]) {
+        const attend = attendFor(mask, batch, time, false);
         compare(
           ([q, k, v]) => attend({ q, k, v } as AttentionInputs).output,
-          (x) => composed(x as tf.Tensor3D[], false, m),
+          (x) => composed(x as tf.Tensor3D[], false, mask),
           inputs,
         );
       }
     });
 
-    it('reads BLOOM fused query_key_value in place, with ALiBi', () => {
-      const heads = 4;
+    it.each([
+      ['short', SHORT],
+      ['long', LONG],
+    ])('reads BLOOM fused query_key_value in place, with ALiBi: %s rows', (_, mask) => {
+      const [batch, time, heads] = [mask.length, mask[0].length, 4];
       const slopes = alibiSlopes(heads);
-      const attend = multiHeadAttention({
-        attentionMask: attentionMask(),
-        batch,
-        queryLength: time,
-        keyLength: time,
-        causal: true,
-        headDim,
-        alibiSlopes: slopes,
-        caching: false,
-      });
+      const attend = attendFor(mask, batch, time, true, slopes);
       compare(
         ([qkv]) => attend({ qkv: qkv as tf.Tensor3D }).output,
-        ([qkv]) => composed(unpack(qkv as tf.Tensor3D), true, attentionMask(), slopes),
+        ([qkv]) => composed(unpack(qkv as tf.Tensor3D), true, mask, slopes),
         [tensor([batch, time, heads * 3 * headDim])],
       );
     });
 
     it('equals the models’ composed path (taken with a cache), ALiBi included', () => {
-      const heads = 4;
+      const [batch, time, heads] = [SHORT.length, SHORT[0].length, 4];
       const slopes = alibiSlopes(heads);
       const setup = {
-        attentionMask: attentionMask(),
+        attentionMask: tf.tensor2d(SHORT, undefined, 'int32'),
         batch,
         queryLength: time,
         keyLength: time,
@@ -175,6 +181,7 @@ describeUnless(addon === undefined ? blasAddon().reason : undefined, 'fused atte
     });
 
     it('keeps the tensor count flat over repeated steps', () => {
+      const [batch, time] = [3, 7];
       const inputs = [
         tensor([batch, time, 8 * headDim]),
         tensor([batch, time, 2 * headDim]),
@@ -198,6 +205,7 @@ describeUnless(addon === undefined ? blasAddon().reason : undefined, 'fused atte
     });
 
     it('rejects operands smaller than the shape says, naming the function', () => {
+      const time = 7;
       const view = (size: number) => ({
         data: new Float32Array(size),
         offset: 0,

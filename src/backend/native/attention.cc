@@ -86,21 +86,50 @@ bool ReadInputs(const Napi::CallbackInfo& info, const char* function, Dims* dims
   return true;
 }
 
-// p[queries, keys] = softmax(scale q k^T + bias) for batch b, query head h; rounding as tfjs's
-// composition: (q k^T) * scale, then + bias (the mask plus slope * position, summed first).
-void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const Bias& bias, int64_t b, int64_t h,
+// Query rows go in blocks, and a block multiplies only by the keys up to the last one any of its
+// rows sees: keys the mask hides (MASKED, -1e9) past a row's last visible key have probability 0
+// in float, so causal attention does about half the work.
+constexpr int64_t kBlock = 32;
+
+int64_t Blocks(const Dims& d) { return (d.queries + kBlock - 1) / kBlock; }
+
+// For each (batch, query block), how many keys its rows need: up to the last key a row's mask
+// leaves visible (above -1e8), all keys for a row that sees none (it softmaxes uniformly).
+std::vector<int64_t> KeySpans(const Dims& d, const Bias& bias) {
+  std::vector<int64_t> spans(d.batch * Blocks(d), bias.mask == nullptr ? d.keys : 0);
+  if (bias.mask == nullptr) return spans;
+  for (int64_t b = 0; b < d.batch; b++) {
+    for (int64_t i = 0; i < d.queries; i++) {
+      const float* row = bias.mask + (b * d.queries + i) * d.keys;
+      int64_t last = d.keys - 1;
+      while (last >= 0 && row[last] <= -1e8f) last--;
+      int64_t& span = spans[b * Blocks(d) + i / kBlock];
+      span = std::max(span, last < 0 ? d.keys : last + 1);
+    }
+  }
+  return spans;
+}
+
+// One block of query rows of a (batch, query head), and the keys it needs.
+struct Block {
+  int64_t b, h, kvHead, first, rows, keys;
+};
+
+// p[rows, keys] = softmax(scale q k^T + bias) for the block; rounding as tfjs's composition:
+// (q k^T) * scale, then + bias (the mask plus slope * position, summed first).
+void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const Bias& bias, const Block& at,
                    float* p) {
-  const int64_t kvHead = h / (d.heads / d.kvHeads);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.queries, d.keys, d.headDim, 1.0f, q.At(b, h), q.rowStride,
-              k.At(b, kvHead), k.rowStride, 0.0f, p, d.keys);
-  for (int64_t i = 0; i < d.queries; i++) {
-    float* row = p + i * d.keys;
-    const float* mask = bias.mask == nullptr ? nullptr : bias.mask + (b * d.queries + i) * d.keys;
-    const float* positions = bias.slopes == nullptr ? nullptr : bias.keyPositions + b * d.keys;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, at.rows, at.keys, d.headDim, 1.0f,
+              q.At(at.b, at.h) + at.first * q.rowStride, q.rowStride, k.At(at.b, at.kvHead), k.rowStride, 0.0f, p,
+              at.keys);
+  for (int64_t i = 0; i < at.rows; i++) {
+    float* row = p + i * at.keys;
+    const float* mask = bias.mask == nullptr ? nullptr : bias.mask + (at.b * d.queries + at.first + i) * d.keys;
+    const float* positions = bias.slopes == nullptr ? nullptr : bias.keyPositions + at.b * d.keys;
     float max = -INFINITY;
-    for (int64_t j = 0; j < d.keys; j++) {
+    for (int64_t j = 0; j < at.keys; j++) {
       float added = 0;
-      if (positions != nullptr) added = bias.slopes[h] * positions[j];
+      if (positions != nullptr) added = bias.slopes[at.h] * positions[j];
       if (mask != nullptr) added = mask[j] + added;
       row[j] = row[j] * d.scale + added;
       if (row[j] > max) max = row[j];
@@ -108,13 +137,29 @@ void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const 
     // expf, summed in double; below -104 it is 0 in float, and skipping it spares glibc's slow
     // underflow path on every masked key.
     double total = 0;
-    for (int64_t j = 0; j < d.keys; j++) {
+    for (int64_t j = 0; j < at.keys; j++) {
       const float shifted = row[j] - max;
       row[j] = shifted < -104.0f ? 0.0f : std::exp(shifted);
       total += row[j];
     }
     const float inverse = static_cast<float>(1 / total);
-    for (int64_t j = 0; j < d.keys; j++) row[j] *= inverse;
+    for (int64_t j = 0; j < at.keys; j++) row[j] *= inverse;
+  }
+}
+
+// Calls body(block) for every query block of every (batch, query head), heads of a key/value
+// head in a row.
+template <typename Body>
+void ForEachBlock(const Dims& d, const Bias& bias, Body body) {
+  const std::vector<int64_t> spans = KeySpans(d, bias);
+  for (int64_t b = 0; b < d.batch; b++) {
+    for (int64_t h = 0; h < d.heads; h++) {
+      for (int64_t block = 0; block < Blocks(d); block++) {
+        const int64_t first = block * kBlock;
+        body(Block{b, h, h / (d.heads / d.kvHeads), first, std::min(kBlock, d.queries - first),
+                   spans[b * Blocks(d) + block]});
+      }
+    }
   }
 }
 
@@ -134,23 +179,20 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
       !ReadView(env, info[8], d.queries, d.heads, d.batch, d.headDim, "attention: out", &out)) {
     return env.Undefined();
   }
-  if (d.queries == 0) return env.Undefined();
-  std::vector<float> p(d.queries * d.keys);
-  const int64_t group = d.heads / d.kvHeads;
-  for (int64_t b = 0; b < d.batch; b++) {
-    for (int64_t h = 0; h < d.heads; h++) {
-      Probabilities(d, q, k, bias, b, h, p.data());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.queries, d.headDim, d.keys, 1.0f, p.data(), d.keys,
-                  v.At(b, h / group), v.rowStride, 0.0f, out.At(b, h), out.rowStride);
-    }
-  }
+  std::vector<float> p(kBlock * d.keys);
+  ForEachBlock(d, bias, [&](const Block& at) {
+    Probabilities(d, q, k, bias, at, p.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, at.rows, d.headDim, at.keys, 1.0f, p.data(), at.keys,
+                v.At(at.b, at.kvHead), v.rowStride, 0.0f, out.At(at.b, at.h) + at.first * out.rowStride,
+                out.rowStride);
+  });
   return env.Undefined();
 }
 
 // attentionGrad(shape, scale, q, k, v, mask, slopes, keyPositions, dOut, dq, dk, dv): attention's
-// gradients into dq, dk and dv (views as q, k, v), recomputing the probabilities P per (batch,
-// head): dV = P^T dO, dP = dO v^T, dS = scale P (dP - rowsum(dP P)), dQ = dS k, dK = dS^T q;
-// dk and dv sum over the query heads that share a key/value head.
+// gradients into dq, dk and dv (views as q, k, v), recomputing the probabilities P per block:
+// dV = P^T dO, dP = dO v^T, dS = scale P (dP - rowsum(dP P)), dQ = dS k, dK = dS^T q; dk and dv
+// sum over the blocks and over the query heads that share a key/value head.
 Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 12) {
@@ -167,40 +209,35 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
       !ReadView(env, info[11], d.keys, d.kvHeads, d.batch, d.headDim, "attentionGrad: dv", &dv)) {
     return env.Undefined();
   }
-  const int64_t group = d.heads / d.kvHeads;
-  std::vector<float> p(d.queries * d.keys), dp(d.queries * d.keys);
   for (int64_t b = 0; b < d.batch; b++) {
-    for (int64_t h = 0; h < d.heads; h++) {
-      const int64_t kvHead = h / group;
-      // The first query head of a group writes dk and dv, the others add to them.
-      const float beta = h % group == 0 ? 0.0f : 1.0f;
-      if (d.queries == 0) {
-        if (beta == 0.0f) {
-          for (int64_t t = 0; t < d.keys; t++) {
-            std::fill_n(dk.At(b, kvHead) + t * dk.rowStride, d.headDim, 0.0f);
-            std::fill_n(dv.At(b, kvHead) + t * dv.rowStride, d.headDim, 0.0f);
-          }
-        }
-        continue;
+    for (int64_t head = 0; head < d.kvHeads; head++) {
+      for (int64_t t = 0; t < d.keys; t++) {
+        std::fill_n(dk.At(b, head) + t * dk.rowStride, d.headDim, 0.0f);
+        std::fill_n(dv.At(b, head) + t * dv.rowStride, d.headDim, 0.0f);
       }
-      Probabilities(d, q, k, bias, b, h, p.data());
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.keys, d.headDim, d.queries, 1.0f, p.data(), d.keys,
-                  dOut.At(b, h), dOut.rowStride, beta, dv.At(b, kvHead), dv.rowStride);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.queries, d.keys, d.headDim, 1.0f, dOut.At(b, h),
-                  dOut.rowStride, v.At(b, kvHead), v.rowStride, 0.0f, dp.data(), d.keys);
-      for (int64_t i = 0; i < d.queries; i++) {
-        const float* pRow = p.data() + i * d.keys;
-        float* dRow = dp.data() + i * d.keys;
-        double dot = 0;
-        for (int64_t j = 0; j < d.keys; j++) dot += static_cast<double>(dRow[j]) * pRow[j];
-        for (int64_t j = 0; j < d.keys; j++) dRow[j] = static_cast<float>(d.scale * pRow[j] * (dRow[j] - dot));
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.queries, d.headDim, d.keys, 1.0f, dp.data(), d.keys,
-                  k.At(b, kvHead), k.rowStride, 0.0f, dq.At(b, h), dq.rowStride);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.keys, d.headDim, d.queries, 1.0f, dp.data(), d.keys,
-                  q.At(b, h), q.rowStride, beta, dk.At(b, kvHead), dk.rowStride);
     }
   }
+  std::vector<float> p(kBlock * d.keys), dp(kBlock * d.keys);
+  ForEachBlock(d, bias, [&](const Block& at) {
+    Probabilities(d, q, k, bias, at, p.data());
+    const float* qRows = q.At(at.b, at.h) + at.first * q.rowStride;
+    const float* dOutRows = dOut.At(at.b, at.h) + at.first * dOut.rowStride;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, at.keys, d.headDim, at.rows, 1.0f, p.data(), at.keys,
+                dOutRows, dOut.rowStride, 1.0f, dv.At(at.b, at.kvHead), dv.rowStride);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, at.rows, at.keys, d.headDim, 1.0f, dOutRows,
+                dOut.rowStride, v.At(at.b, at.kvHead), v.rowStride, 0.0f, dp.data(), at.keys);
+    for (int64_t i = 0; i < at.rows; i++) {
+      const float* pRow = p.data() + i * at.keys;
+      float* dRow = dp.data() + i * at.keys;
+      double dot = 0;
+      for (int64_t j = 0; j < at.keys; j++) dot += static_cast<double>(dRow[j]) * pRow[j];
+      for (int64_t j = 0; j < at.keys; j++) dRow[j] = static_cast<float>(d.scale * pRow[j] * (dRow[j] - dot));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, at.rows, d.headDim, at.keys, 1.0f, dp.data(), at.keys,
+                k.At(at.b, at.kvHead), k.rowStride, 0.0f, dq.At(at.b, at.h) + at.first * dq.rowStride, dq.rowStride);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, at.keys, d.headDim, at.rows, 1.0f, dp.data(), at.keys,
+                qRows, q.rowStride, 1.0f, dk.At(at.b, at.kvHead), dk.rowStride);
+  });
   return env.Undefined();
 }
 
