@@ -4,10 +4,10 @@ import { hostGemmIsNative } from '../backend/host-gemm';
 import { hostMemoryBackend } from '../backend/host-view';
 import { decode, PositiveInt } from '../config/decode';
 import { gelu, geluTanh } from '../nn/activations';
-import { attentionBias, mergeHeads, scaledDotProductAttention, splitHeads } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
 import { hostLinear, type HostLinear } from '../nn/host-linear';
 import { Linear, LinearRegistry } from '../nn/linear';
+import { multiHeadAttention } from '../nn/multi-head-attention';
 import { LayerNorm } from '../nn/norms';
 import type { Architecture, LinearShape } from './architecture';
 import { BertHostScoring, type BertHostLayer } from './bert-host-scoring';
@@ -232,21 +232,24 @@ export class BertForSequenceClassification {
         norm.forward(tf.add(tf.add(word.forward(inputIds), position.forward(positions)), tokenType.forward(types))),
         hiddenDropout,
       );
-      const bias = attentionBias(attentionMask, batch, time, time, false);
-      const { headDim } = this.config;
-      const scale = 1 / Math.sqrt(headDim);
-      /** softmax(q k^T * scale + bias) v, with dropout on the probabilities in training. */
-      const attend = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D => {
-        if (seed === undefined || attentionDropout === 0) return scaledDotProductAttention(q, k, v, bias, scale);
-        const probs = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias));
-        return tf.matMul(dropout(probs, attentionDropout), v) as tf.Tensor4D;
-      };
+      const attend = multiHeadAttention({
+        attentionMask,
+        batch,
+        queryLength: time,
+        keyLength: time,
+        causal: false,
+        headDim: this.config.headDim,
+        caching: false,
+        dropout:
+          seed !== undefined && attentionDropout > 0
+            ? (probabilities) => dropout(probabilities, attentionDropout)
+            : undefined,
+      });
       this.layers.forEach((layer, i) => {
         const p = `bert.encoder.layer.${i}`;
-        const project = (name: string) =>
-          splitHeads(this.linears.get(`${p}.attention.self.${name}`).forward(h), headDim);
-        const context = attend(project('query'), project('key'), project('value'));
-        const attentionOutput = this.linears.get(`${p}.attention.output.dense`).forward(mergeHeads(context));
+        const project = (name: string) => this.linears.get(`${p}.attention.self.${name}`).forward(h) as tf.Tensor3D;
+        const { output: context } = attend({ q: project('query'), k: project('key'), v: project('value') });
+        const attentionOutput = this.linears.get(`${p}.attention.output.dense`).forward(context);
         const attended = layer.attentionNorm.forward(tf.add(dropout(attentionOutput, hiddenDropout), h));
         const inner = activation(this.linears.get(`${p}.intermediate.dense`).forward(attended));
         const output = this.linears.get(`${p}.output.dense`).forward(inner);

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { decode, PositiveInt } from '../config/decode';
 import { geluTanh } from '../nn/activations';
-import { attentionBias, extendCache, mergeHeads, scaledDotProductAttention, type KVCache } from '../nn/attention';
+import type { KVCache } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
 import { Linear, LinearRegistry } from '../nn/linear';
+import { multiHeadAttention } from '../nn/multi-head-attention';
 import { LayerNorm } from '../nn/norms';
 import { tidy } from '../nn/tidy';
 import type { Architecture, LinearShape } from './architecture';
@@ -120,7 +121,7 @@ interface BloomBlock {
 
 export class BloomForCausalLM implements CausalLM {
   readonly linears = new LinearRegistry();
-  private readonly slopes: tf.Tensor;
+  private readonly slopes: number[];
 
   private constructor(
     readonly config: BloomConfig,
@@ -129,7 +130,7 @@ export class BloomForCausalLM implements CausalLM {
     private readonly blocks: BloomBlock[],
     private readonly finalNorm: LayerNorm,
   ) {
-    this.slopes = tf.tensor(alibiSlopes(config.heads), [1, config.heads, 1, 1]);
+    this.slopes = alibiSlopes(config.heads);
   }
 
   static fromWeights(
@@ -165,29 +166,26 @@ export class BloomForCausalLM implements CausalLM {
     const [batch, time] = inputIds.shape;
     const past = cache?.[0]?.key.shape[2] ?? 0;
     return tidy(() => {
-      const mask = attentionMask ?? tf.ones([batch, past + time], 'int32');
-      // ALiBi: each key is biased by slope_h x (its position among real tokens).
-      const keyPositions = tf.mul(tf.sub(tf.cumsum(mask, 1), 1), mask);
-      const alibi = tf.mul(this.slopes, tf.reshape(tf.cast(keyPositions, 'float32'), [batch, 1, 1, past + time]));
-      const bias = tf.add(attentionBias(mask, batch, time, past + time, true), alibi);
+      const attend = multiHeadAttention({
+        attentionMask,
+        batch,
+        queryLength: time,
+        keyLength: past + time,
+        causal: true,
+        headDim,
+        alibiSlopes: this.slopes,
+        caching: useCache === true || cache !== undefined,
+      });
       const newCache: KVCache = [];
       let h = this.embedNorm.forward(this.embed.forward(inputIds));
       this.blocks.forEach((block, i) => {
         const p = `transformer.h.${i}`;
         const normed = block.inputNorm.forward(h);
         const residual = this.config.residualAfterNorm ? normed : h;
-        const fused = this.linears.get(`${p}.self_attention.query_key_value`).forward(normed);
-        const heads = (fused.shape[2] as number) / (3 * headDim);
-        const perHead = tf.transpose(tf.reshape(fused, [batch, time, heads, 3, headDim]), [3, 0, 2, 1, 4]);
-        const [q, kNew, vNew] = tf.unstack(perHead) as tf.Tensor4D[];
-        let [k, v] = [kNew, vNew];
-        if (useCache || cache !== undefined) {
-          const extended = extendCache(cache?.[i], k, v);
-          newCache.push(extended);
-          ({ key: k, value: v } = extended);
-        }
-        const attention = scaledDotProductAttention(q, k, v, bias, 1 / Math.sqrt(headDim));
-        h = tf.add(this.linears.get(`${p}.self_attention.dense`).forward(mergeHeads(attention)), residual);
+        const qkv = this.linears.get(`${p}.self_attention.query_key_value`).forward(normed) as tf.Tensor3D;
+        const { output, cache: extended } = attend({ qkv }, cache?.[i]);
+        if (extended !== undefined) newCache.push(extended);
+        h = tf.add(this.linears.get(`${p}.self_attention.dense`).forward(output), residual);
         const normed2 = block.postAttentionNorm.forward(h);
         const residual2 = this.config.residualAfterNorm ? normed2 : h;
         const inner = geluTanh(this.linears.get(`${p}.mlp.dense_h_to_4h`).forward(normed2));
@@ -202,7 +200,7 @@ export class BloomForCausalLM implements CausalLM {
 
   dispose(): void {
     const norms = [this.embedNorm, this.finalNorm, ...this.blocks.flatMap((b) => [b.inputNorm, b.postAttentionNorm])];
-    tf.dispose([this.slopes, this.embed.weight, ...norms.flatMap((n) => [n.weight, n.bias])]);
+    tf.dispose([this.embed.weight, ...norms.flatMap((n) => [n.weight, n.bias])]);
     this.linears.dispose();
   }
 }

@@ -2,18 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { decode, PositiveInt } from '../config/decode';
 import { silu } from '../nn/activations';
-import {
-  attentionBias,
-  extendCache,
-  mergeHeads,
-  scaledDotProductAttention,
-  splitHeads,
-  type KVCache,
-} from '../nn/attention';
+import type { KVCache } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
 import { hostMemoryBackend } from '../backend/host-view';
 import { hostLinear, type HostLinear } from '../nn/host-linear';
 import { Linear, LinearRegistry } from '../nn/linear';
+import { multiHeadAttention } from '../nn/multi-head-attention';
 import { RMSNorm } from '../nn/norms';
 import { RotaryEmbedding } from '../nn/rotary';
 import { tidy } from '../nn/tidy';
@@ -134,8 +128,6 @@ interface DecoderLayer {
 export class LlamaForCausalLM implements CausalLM {
   readonly linears = new LinearRegistry();
   private readonly rotary: RotaryEmbedding;
-  /** For each query head, the key/value head it shares (grouped-query attention). */
-  private readonly kvHeadOfHead: tf.Tensor1D;
 
   private constructor(
     readonly config: LlamaConfig,
@@ -144,11 +136,6 @@ export class LlamaForCausalLM implements CausalLM {
     private readonly norm: RMSNorm,
   ) {
     this.rotary = new RotaryEmbedding(config.headDim, config.maxPositions, config.ropeTheta);
-    const group = config.heads / config.kvHeads;
-    this.kvHeadOfHead = tf.tensor1d(
-      Array.from({ length: config.heads }, (_, h) => Math.floor(h / group)),
-      'int32',
-    );
   }
 
   static fromWeights(
@@ -174,7 +161,7 @@ export class LlamaForCausalLM implements CausalLM {
   }
 
   forward({ inputIds, attentionMask, positionIds, cache, useCache, lastPositionOnly }: CausalLMInput): CausalLMOutput {
-    const { heads, kvHeads, headDim, maxPositions } = this.config;
+    const { headDim, maxPositions } = this.config;
     const [batch, time] = inputIds.shape;
     const past = cache?.[0]?.key.shape[2] ?? 0;
     if (positionIds === undefined && past + time > maxPositions) {
@@ -184,29 +171,26 @@ export class LlamaForCausalLM implements CausalLM {
       const positions =
         positionIds ??
         (tf.tile(tf.reshape(tf.range(past, past + time, 1, 'int32'), [1, time]), [batch, 1]) as tf.Tensor2D);
-      const bias = attentionBias(attentionMask, batch, time, past + time, true);
+      const attend = multiHeadAttention({
+        attentionMask,
+        batch,
+        queryLength: time,
+        keyLength: past + time,
+        causal: true,
+        headDim,
+        caching: useCache === true || cache !== undefined,
+      });
       const newCache: KVCache = [];
       let h = this.embed.forward(inputIds);
       this.layers.forEach((layer, i) => {
         const p = `model.layers.${i}`;
         const x = layer.inputNorm.forward(h);
-        const q = this.rotary.apply(
-          splitHeads(this.linears.get(`${p}.self_attn.q_proj`).forward(x), headDim),
-          positions,
-        );
-        let k = this.rotary.apply(splitHeads(this.linears.get(`${p}.self_attn.k_proj`).forward(x), headDim), positions);
-        let v = splitHeads(this.linears.get(`${p}.self_attn.v_proj`).forward(x), headDim);
-        if (useCache || cache !== undefined) {
-          const extended = extendCache(cache?.[i], k, v);
-          newCache.push(extended);
-          ({ key: k, value: v } = extended);
-        }
-        if (kvHeads !== heads) {
-          k = tf.gather(k, this.kvHeadOfHead, 1);
-          v = tf.gather(v, this.kvHeadOfHead, 1);
-        }
-        const attention = scaledDotProductAttention(q, k, v, bias, 1 / Math.sqrt(headDim));
-        h = tf.add(h, this.linears.get(`${p}.self_attn.o_proj`).forward(mergeHeads(attention)));
+        const project = (name: string) => this.linears.get(`${p}.self_attn.${name}`).forward(x) as tf.Tensor3D;
+        const q = this.rotary.apply(project('q_proj'), positions);
+        const k = this.rotary.apply(project('k_proj'), positions);
+        const { output, cache: extended } = attend({ q, k, v: project('v_proj') }, cache?.[i]);
+        if (extended !== undefined) newCache.push(extended);
+        h = tf.add(h, this.linears.get(`${p}.self_attn.o_proj`).forward(output));
         const y = layer.postAttentionNorm.forward(h);
         const gate = silu(this.linears.get(`${p}.mlp.gate_proj`).forward(y));
         const up = this.linears.get(`${p}.mlp.up_proj`).forward(y);
@@ -266,7 +250,6 @@ export class LlamaForCausalLM implements CausalLM {
   }
 
   dispose(): void {
-    this.kvHeadOfHead.dispose();
     this.rotary.dispose();
     tf.dispose([
       this.embed.weight,

@@ -40,7 +40,18 @@ export function attentionBias(
       return tf.minimum(attentionBias(undefined, 1, queryLength, keyLength, causal), padding) as tf.Tensor4D;
     });
   }
-  const mask = attentionMask?.dataSync();
+  const values = attentionBiasValues(attentionMask?.dataSync(), batch, queryLength, keyLength, causal);
+  return tf.tensor4d(values, [batch, 1, queryLength, keyLength]);
+}
+
+/** attentionBias's values [batch, queries, keys] on the host, from the mask's values (1 real, 0 padding). */
+export function attentionBiasValues(
+  mask: ArrayLike<number> | undefined,
+  batch: number,
+  queryLength: number,
+  keyLength: number,
+  causal: boolean,
+): Float32Array {
   const past = keyLength - queryLength;
   const values = new Float32Array(batch * queryLength * keyLength);
   for (let b = 0; b < batch; b++) {
@@ -52,7 +63,7 @@ export function attentionBias(
       }
     }
   }
-  return tf.tensor4d(values, [batch, 1, queryLength, keyLength]);
+  return values;
 }
 
 /**
@@ -70,17 +81,21 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
   return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, time, heads * headDim]);
 }
 
-/** softmax(q k^T * scale + bias) v, for q [b, h, tq, d], k and v [b, h, tk, d]. */
+/**
+ * softmax(q k^T * scale + bias) v, for q [b, h, tq, d], k and v [b, h, tk, d]; `dropout`, where
+ * given, applies to the probabilities (training).
+ */
 export function scaledDotProductAttention(
   q: tf.Tensor4D,
   k: tf.Tensor4D,
   v: tf.Tensor4D,
   bias: tf.Tensor,
   scale: number,
+  dropout?: (probabilities: tf.Tensor4D) => tf.Tensor4D,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias);
-    return tf.matMul(tf.softmax(scores), v) as tf.Tensor4D;
+    const probabilities = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias)) as tf.Tensor4D;
+    return tf.matMul(dropout?.(probabilities) ?? probabilities, v) as tf.Tensor4D;
   });
 }
 

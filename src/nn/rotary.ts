@@ -15,7 +15,7 @@ export class RotaryEmbedding {
    * from split, concat, two products and a sum, and its wasm split and concat copy element by
    * element, which made them the costliest kernels of a LLaMA training step.
    */
-  private readonly rotate: (x: tf.Tensor4D, positions: tf.Tensor2D) => tf.Tensor4D;
+  private readonly rotate: (x: tf.Tensor3D, positions: tf.Tensor2D) => tf.Tensor3D;
   /** cos and sin as tensors, for backends whose tensors host code cannot read (made on first use). */
   private tables?: { cos: tf.Tensor2D; sin: tf.Tensor2D };
 
@@ -36,7 +36,7 @@ export class RotaryEmbedding {
         }
       }
     }
-    this.rotate = tf.customGrad(((x: tf.Tensor4D, positions: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    this.rotate = tf.customGrad(((x: tf.Tensor3D, positions: tf.Tensor2D, save: tf.GradSaveFunc) => {
       save([positions]);
       return {
         value: tf.tensor(this.rotateRows(x.dataSync() as Float32Array, x.shape, positions, 1), x.shape),
@@ -49,17 +49,18 @@ export class RotaryEmbedding {
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as typeof this.rotate;
   }
 
-  /** Rotates every head row of `values` [batch, heads, time, headDim] by angle sign * theta(position). */
+  /** Rotates every head of `values` [batch, time, heads * headDim] by angle sign * theta(position). */
   private rotateRows(values: Float32Array, shape: number[], positions: tf.Tensor2D, sign: 1 | -1): Float32Array {
-    const [batch, heads, time, headDim] = shape;
+    const [batch, time, width] = shape;
+    const headDim = this.headDim;
     const half = headDim / 2;
     const ids = positions.dataSync();
     const out = new Float32Array(values.length);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < time; t++) {
         const table = ids[b * time + t] * headDim;
-        for (let h = 0; h < heads; h++) {
-          const row = ((b * heads + h) * time + t) * headDim;
+        for (let head = 0; head < width / headDim; head++) {
+          const row = (b * time + t) * width + head * headDim;
           for (let j = 0; j < half; j++) {
             const [x1, x2] = [values[row + j], values[row + j + half]];
             const [c, s] = [this.cos[table + j], sign * this.sin[table + j]];
@@ -76,8 +77,9 @@ export class RotaryEmbedding {
    * The same rotation in tfjs operations, for a GPU's tensors: the table rows of the positions,
    * and rotate_half as a slice and a concat. Positions are checked where they are made (no read back).
    */
-  private rotateOnDevice(x: tf.Tensor4D, positions: tf.Tensor2D): tf.Tensor4D {
-    const [batch, , time, headDim] = x.shape;
+  private rotateOnDevice(x: tf.Tensor3D, positions: tf.Tensor2D): tf.Tensor3D {
+    const [batch, time, width] = x.shape;
+    const headDim = this.headDim;
     this.tables ??= {
       cos: tf.keep(tf.tensor2d(this.cos, [this.maxPositions, headDim])),
       sin: tf.keep(tf.tensor2d(this.sin, [this.maxPositions, headDim])),
@@ -85,16 +87,23 @@ export class RotaryEmbedding {
     const { cos, sin } = this.tables;
     return tf.tidy(() => {
       const rows = tf.reshape(positions, [batch * time]);
-      const at = (table: tf.Tensor2D) => tf.reshape(tf.gather(table, rows), [batch, 1, time, headDim]);
+      const at = (table: tf.Tensor2D) => tf.reshape(tf.gather(table, rows), [batch, time, 1, headDim]);
       const half = headDim / 2;
-      const rotated = tf.concat([tf.neg(tf.slice(x, [0, 0, 0, half], -1)), tf.slice(x, 0, [-1, -1, -1, half])], 3);
-      return tf.add(tf.mul(x, at(cos)), tf.mul(rotated, at(sin)));
+      const heads = tf.reshape(x, [batch, time, width / headDim, headDim]);
+      const rotated = tf.concat(
+        [tf.neg(tf.slice(heads, [0, 0, 0, half], -1)), tf.slice(heads, 0, [-1, -1, -1, half])],
+        3,
+      );
+      return tf.reshape(tf.add(tf.mul(heads, at(cos)), tf.mul(rotated, at(sin))), x.shape);
     });
   }
 
-  /** Rotates x [batch, heads, time, headDim] by the positions [batch, time]. */
-  apply(x: tf.Tensor4D, positionIds: tf.Tensor2D): tf.Tensor4D {
-    const [batch, , time] = x.shape;
+  /**
+   * Rotates x [batch, time, heads * headDim] (the projections' layout, so heads need no
+   * transpose) by the positions [batch, time].
+   */
+  apply(x: tf.Tensor3D, positionIds: tf.Tensor2D): tf.Tensor3D {
+    const [batch, time] = x.shape;
     const limit = this.maxPositions;
     if (positionIds.shape[0] !== batch || positionIds.shape[1] !== time) {
       throw new Error(`rotary: position ids [${positionIds.shape}] do not match [batch ${batch}, time ${time}]`);

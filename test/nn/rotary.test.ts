@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend';
+import { mergeHeads } from '../../src/nn/attention';
 import { RotaryEmbedding } from '../../src/nn/rotary';
 
 /** Rotary embedding composed from tfjs kernels, as Hugging Face writes it: x cos + rotate_half(x) sin. */
@@ -26,20 +27,24 @@ describe('RotaryEmbedding (one host pass each way)', () => {
     [7, 8, 9, 10, 63],
   ];
 
-  it('equals the tfjs composition, and so has its gradient', () => {
+  it('equals the tfjs composition on [batch, time, heads * headDim], and so has its gradient', () => {
     const x = tf.randomNormal([2, 3, 5, headDim], 0, 1, 'float32', 5) as tf.Tensor4D;
     const ids = tf.tensor2d(positions, undefined, 'int32');
-    const weights = tf.randomNormal(x.shape, 0, 1, 'float32', 6);
-    const fast = rotary.apply(x, ids);
-    expect(tf.max(tf.abs(tf.sub(fast, composed(x, positions, headDim, theta)))).dataSync()[0]).toBeLessThan(1e-5);
+    const weights = tf.randomNormal([2, 5, 3 * headDim], 0, 1, 'float32', 6);
+    const reference = mergeHeads(composed(x, positions, headDim, theta));
+    const fast = rotary.apply(mergeHeads(x), ids);
+    expect(tf.max(tf.abs(tf.sub(fast, reference))).dataSync()[0]).toBeLessThan(1e-5);
     const gradOf = (f: (t: tf.Tensor4D) => tf.Tensor) =>
       tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t as tf.Tensor4D), weights)))(x);
-    const [g1, g2] = [gradOf((t) => rotary.apply(t, ids)), gradOf((t) => composed(t, positions, headDim, theta))];
+    const [g1, g2] = [
+      gradOf((t) => rotary.apply(mergeHeads(t), ids)),
+      gradOf((t) => mergeHeads(composed(t, positions, headDim, theta))),
+    ];
     expect(tf.max(tf.abs(tf.sub(g1, g2))).dataSync()[0]).toBeLessThan(1e-5);
   });
 
   it('rejects positions past max_position_embeddings', () => {
-    const x = tf.zeros([1, 1, 1, headDim]) as tf.Tensor4D;
+    const x = tf.zeros([1, 1, headDim]) as tf.Tensor3D;
     expect(() => rotary.apply(x, tf.tensor2d([[64]], undefined, 'int32'))).toThrow(/outside \[0, 64\)/);
   });
 });

@@ -3,7 +3,7 @@ import { packagePath } from '../build-artifacts';
 
 /**
  * What build/lonas_blas.node exports: OpenBLAS's products (src/backend/native/blas.cc) and
- * float32 kernels for the cpu backend (elementwise.cc).
+ * float32 kernels for the cpu backend (elementwise.cc), fused attention (attention.cc).
  */
 export interface BlasAddon {
   /** C_i = op(A_i) op(B_i) for every i, each operand at an element offset into its array. */
@@ -74,11 +74,50 @@ export interface BlasAddon {
     scale: number,
     grad: Float32Array,
   ): number;
+  /**
+   * out = softmax(scale q k^T + bias) v per (batch, head), attention.cc; shape is [batch, heads,
+   * kvHeads, queries, keys, headDim], and the bias is mask [batch, queries, keys] (or empty) plus
+   * slopes[h] * keyPositions[b, k] where slopes are given (or empty).
+   */
+  attention(
+    shape: number[],
+    scale: number,
+    q: HeadsView,
+    k: HeadsView,
+    v: HeadsView,
+    mask: Float32Array,
+    slopes: Float32Array,
+    keyPositions: Float32Array,
+    out: HeadsView,
+  ): void;
+  /** attention's gradients for dOut into dq, dk and dv (laid out as q, k and v). */
+  attentionGrad(
+    shape: number[],
+    scale: number,
+    q: HeadsView,
+    k: HeadsView,
+    v: HeadsView,
+    mask: Float32Array,
+    slopes: Float32Array,
+    keyPositions: Float32Array,
+    dOut: HeadsView,
+    dq: HeadsView,
+    dk: HeadsView,
+    dv: HeadsView,
+  ): void;
   /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
   retainFreedMemory(): boolean;
   setThreads(threads: number): void;
   threads(): number;
   config(): string;
+}
+
+/** Heads of a [batch, time, ...] array: element (b, t, h, j) at data[offset + (b * time + t) * rowStride + h * headStride + j]. */
+export interface HeadsView {
+  data: Float32Array;
+  offset: number;
+  rowStride: number;
+  headStride: number;
 }
 
 /** The operation codes of the addon's binary, unary and reduce, in elementwise.cc's order. */
@@ -111,6 +150,8 @@ const FUNCTIONS = [
   'transpose',
   'pad',
   'crossEntropy',
+  'attention',
+  'attentionGrad',
   'retainFreedMemory',
   'setThreads',
   'threads',

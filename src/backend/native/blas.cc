@@ -10,6 +10,7 @@
 #endif
 
 void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
+void InitAttention(Napi::Env env, Napi::Object exports);    // attention.cc
 
 namespace {
 
@@ -140,6 +141,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("config", Napi::Function::New(env, Config));
   InitElementwise(env, exports);
+  InitAttention(env, exports);
   return exports;
 }
 
