@@ -1,4 +1,5 @@
-import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
+import { blasAddon } from '../backend/kernels/blas-addon';
+import { MASKED } from './attention';
 
 /** One sequence of a packed batch: its `length` token rows from `start`, and which are keys. */
 export interface HostSequence {
@@ -8,15 +9,15 @@ export interface HostSequence {
   keys: boolean[];
 }
 
-const block = (data: Float32Array, offset: number, stride: number): MatrixBlock => ({ data, offset, stride });
+const none = new Float32Array(0);
 
 /**
  * Bidirectional self-attention on host arrays: softmax(q k^T / sqrt(headDim) + padding bias) v
  * within each sequence, for each head, as `scaledDotProductAttention` over a non-causal
  * `attentionBias` computes it. q, k, v and the result are [tokens, heads * headDim], the head
- * count following from the width. A sequence without keys attends uniformly, as an all-MASKED
- * bias softmaxes. Products go to hostGemm on strided blocks of the heads; the softmax sums in
- * double.
+ * count following from the width. Each sequence is one call of the native attention (the fused
+ * operation's forward, attention.cc), the bias only where a sequence has non-keys; a sequence
+ * without keys attends uniformly, as an all-MASKED bias softmaxes. Needs the native addon.
  */
 export function hostSelfAttention(
   q: Float32Array,
@@ -25,41 +26,33 @@ export function hostSelfAttention(
   headDim: number,
   sequences: HostSequence[],
 ): Float32Array {
+  const addon = blasAddon().addon;
+  if (addon === undefined) throw new Error('host attention: needs the native addon');
   const width = q.length / sequences.reduce((tokens, s) => tokens + s.length, 0);
   const heads = width / headDim;
-  const scale = 1 / Math.sqrt(headDim);
   const out = new Float32Array(q.length);
-  const longest = Math.max(...sequences.map((s) => s.length));
-  const keysT = new Float32Array(headDim * longest);
-  const scores = new Float32Array(longest * longest);
+  const view = (data: Float32Array, start: number) => ({
+    data,
+    offset: start * width,
+    rowStride: width,
+    headStride: headDim,
+  });
   for (const { start, length, keys } of sequences) {
-    for (let head = 0; head < heads; head++) {
-      const at = start * width + head * headDim;
-      // hostGemm reads its right operand row by row, so this head's keys are laid out transposed.
-      for (let s = 0; s < length; s++) {
-        for (let j = 0; j < headDim; j++) keysT[j * length + s] = k[at + s * width + j];
-      }
-      hostGemm(length, length, headDim, block(q, at, width), block(keysT, 0, length), block(scores, 0, length));
-      for (let t = 0; t < length; t++) softmaxRowInPlace(scores.subarray(t * length, (t + 1) * length), scale, keys);
-      hostGemm(length, headDim, length, block(scores, 0, length), block(v, at, width), block(out, at, width));
-    }
+    const mask = keys.every((key) => key) ? none : new Float32Array(length * length);
+    if (mask !== none)
+      for (let t = 0; t < length; t++) keys.forEach((key, s) => key || (mask[t * length + s] = MASKED));
+    const shape = [1, heads, heads, length, length, headDim];
+    addon.attention(
+      shape,
+      1 / Math.sqrt(headDim),
+      view(q, start),
+      view(k, start),
+      view(v, start),
+      mask,
+      none,
+      none,
+      view(out, start),
+    );
   }
   return out;
-}
-
-/** softmax(row * scale) over the keys, 0 elsewhere; uniform where there are none. */
-function softmaxRowInPlace(row: Float32Array, scale: number, keys: boolean[]): void {
-  let max = -Infinity;
-  for (let s = 0; s < row.length; s++) if (keys[s]) max = Math.max(max, row[s] * scale);
-  if (max === -Infinity) {
-    row.fill(1 / row.length);
-    return;
-  }
-  let total = 0;
-  for (let s = 0; s < row.length; s++) {
-    const weight = keys[s] ? Math.exp(row[s] * scale - max) : 0;
-    row[s] = weight;
-    total += weight;
-  }
-  for (let s = 0; s < row.length; s++) row[s] /= total;
 }
