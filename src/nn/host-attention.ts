@@ -39,8 +39,9 @@ export function hostSelfAttention(
   });
   for (const { start, length, keys } of sequences) {
     const mask = keys.every((key) => key) ? none : new Float32Array(length * length);
-    if (mask !== none)
-      for (let t = 0; t < length; t++) keys.forEach((key, s) => key || (mask[t * length + s] = MASKED));
+    if (mask !== none) {
+      for (let t = 0; t < length; t++) for (let s = 0; s < length; s++) if (!keys[s]) mask[t * length + s] = MASKED;
+    }
     const shape = [1, heads, heads, length, length, headDim];
     addon.attention(
       shape,
