@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { decode, PositiveInt } from '../config/decode';
-import { silu } from '../nn/activations';
+import { swiglu } from '../nn/activations';
 import {
   attentionBias,
   extendCache,
@@ -208,9 +208,9 @@ export class LlamaForCausalLM implements CausalLM {
         const attention = scaledDotProductAttention(q, k, v, bias, 1 / Math.sqrt(headDim));
         h = tf.add(h, this.linears.get(`${p}.self_attn.o_proj`).forward(mergeHeads(attention)));
         const y = layer.postAttentionNorm.forward(h);
-        const gate = silu(this.linears.get(`${p}.mlp.gate_proj`).forward(y));
+        const gate = this.linears.get(`${p}.mlp.gate_proj`).forward(y);
         const up = this.linears.get(`${p}.mlp.up_proj`).forward(y);
-        h = tf.add(h, this.linears.get(`${p}.mlp.down_proj`).forward(tf.mul(gate, up)));
+        h = tf.add(h, this.linears.get(`${p}.mlp.down_proj`).forward(swiglu(gate, up)));
       });
       h = this.norm.forward(h);
       if (lastPositionOnly) h = tf.slice(h, [0, time - 1, 0], [batch, 1, -1]);

@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { hostView } from '../backend/host-view';
+import { fusedAddon, hostFused } from './host-fused';
 
-/** LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias. */
+/**
+ * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias. Weight and bias are
+ * frozen: where the native addon runs it, as one operation, they get no gradient.
+ */
 export class LayerNorm {
   constructor(
     readonly weight: tf.Tensor1D,
@@ -9,6 +14,15 @@ export class LayerNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
+    const addon = fusedAddon();
+    if (addon !== undefined) {
+      const width = x.shape[x.rank - 1];
+      return hostFused(
+        [x],
+        ([xs], out) => addon.layerNorm(xs, width, hostView(this.weight), hostView(this.bias), this.eps, out),
+        ([xs], dy, [dx]) => addon.layerNormGrad(xs, dy, width, hostView(this.weight), this.eps, dx),
+      );
+    }
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
@@ -17,7 +31,10 @@ export class LayerNorm {
   }
 }
 
-/** RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight. */
+/**
+ * RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight. The weight is frozen: where the native addon
+ * runs it, as one operation, it gets no gradient.
+ */
 export class RMSNorm {
   constructor(
     readonly weight: tf.Tensor1D,
@@ -25,6 +42,15 @@ export class RMSNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
+    const addon = fusedAddon();
+    if (addon !== undefined) {
+      const width = x.shape[x.rank - 1];
+      return hostFused(
+        [x],
+        ([xs], out) => addon.rmsNorm(xs, width, hostView(this.weight), this.eps, out),
+        ([xs], dy, [dx]) => addon.rmsNormGrad(xs, dy, width, hostView(this.weight), this.eps, dx),
+      );
+    }
     return tf.tidy(() => {
       const meanSquare = tf.mean(tf.square(x), -1, true);
       return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.eps))), this.weight);

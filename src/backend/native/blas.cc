@@ -1,5 +1,5 @@
 // lonas's optional native addon: OpenBLAS's matrix products here, float32 elementwise kernels in
-// elementwise.cc. The matrix product is: OpenBLAS's sgemm over tensors that stay where tfjs
+// elementwise.cc, fused norms and activations with their gradients in fused.cc. The matrix product is: OpenBLAS's sgemm over tensors that stay where tfjs
 // keeps them (views on the wasm heap, or the cpu backend's arrays). No copies: the JS side
 // passes typed-array views and element offsets, and C is written in place.
 #include <napi.h>
@@ -10,6 +10,7 @@
 #endif
 
 void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
+void InitFused(Napi::Env env, Napi::Object exports);        // fused.cc
 
 namespace {
 
@@ -140,6 +141,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("config", Napi::Function::New(env, Config));
   InitElementwise(env, exports);
+  InitFused(env, exports);
   return exports;
 }
 
