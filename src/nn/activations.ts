@@ -25,6 +25,7 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
 function fusedGelu(addon: BlasAddon, x: tf.Tensor, tanh: boolean): tf.Tensor {
   return hostFused(
     [x],
+    [],
     ([xs], out) => addon.gelu(xs, tanh, out),
     ([xs], dy, [dx]) => addon.geluGrad(xs, tanh, dy, dx),
   );
@@ -41,6 +42,7 @@ export function swiglu(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
   if (addon !== undefined) {
     return hostFused(
       [gate, up],
+      [],
       ([g, u], out) => addon.swiglu(g, u, out),
       ([g, u], dy, [dGate, dUp]) => addon.swigluGrad(g, u, dy, dGate, dUp),
     );

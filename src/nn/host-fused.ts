@@ -12,25 +12,28 @@ export function fusedAddon(): BlasAddon | undefined {
 
 /**
  * An operation over same-shaped float32 inputs as one step with its own gradient, both computed
- * on host arrays: `forward(inputs, out)` writes the output, `backward(inputs, dy, grads)` each
- * input's gradient. The gradient keeps only the inputs, where tfjs's composition of the same
- * operation keeps each of its kernels' intermediates.
+ * on host arrays. `forward(values, out)` writes the output and `backward(values, dy, grads)` each
+ * input's gradient, `values` being the inputs' then the frozen tensors' (a norm's weight: read,
+ * given no gradient). The gradient keeps only these, where tfjs's composition of the operation
+ * keeps each of its kernels' intermediates.
  */
 export function hostFused(
   inputs: tf.Tensor[],
-  forward: (inputs: Float32Array[], out: Float32Array) => void,
-  backward: (inputs: Float32Array[], dy: Float32Array, grads: Float32Array[]) => void,
+  frozen: tf.Tensor[],
+  forward: (values: Float32Array[], out: Float32Array) => void,
+  backward: (values: Float32Array[], dy: Float32Array, grads: Float32Array[]) => void,
 ): tf.Tensor {
   const shape = inputs[0].shape;
   for (const input of inputs) tf.util.assertShapesMatch(input.shape, shape, 'fused operation inputs:');
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args.pop() as tf.GradSaveFunc;
-    const xs = args as tf.Tensor[];
-    save(xs);
+    const values = [...(args as tf.Tensor[]), ...frozen];
+    // Saved, the frozen tensors outlive a scope that made them before the backward runs.
+    save(values);
     return {
-      value: filled(1, shape, ([out]) => forward(xs.map(hostView), out))[0],
+      value: filled(1, shape, ([out]) => forward(values.map(hostView), out))[0],
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        filled(saved.length, shape, (grads) => backward(saved.map(hostView), hostView(dy), grads)),
+        filled(inputs.length, shape, (grads) => backward(saved.map(hostView), hostView(dy), grads)),
     };
   });
   return op(...inputs);

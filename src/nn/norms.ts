@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hostView } from '../backend/host-view';
 import { fusedAddon, hostFused } from './host-fused';
 
 /**
@@ -19,8 +18,9 @@ export class LayerNorm {
       const width = x.shape[x.rank - 1];
       return hostFused(
         [x],
-        ([xs], out) => addon.layerNorm(xs, width, hostView(this.weight), hostView(this.bias), this.eps, out),
-        ([xs], dy, [dx]) => addon.layerNormGrad(xs, dy, width, hostView(this.weight), this.eps, dx),
+        [this.weight, this.bias],
+        ([xs, weight, bias], out) => addon.layerNorm(xs, width, weight, bias, this.eps, out),
+        ([xs, weight], dy, [dx]) => addon.layerNormGrad(xs, dy, width, weight, this.eps, dx),
       );
     }
     return tf.tidy(() => {
@@ -47,8 +47,9 @@ export class RMSNorm {
       const width = x.shape[x.rank - 1];
       return hostFused(
         [x],
-        ([xs], out) => addon.rmsNorm(xs, width, hostView(this.weight), this.eps, out),
-        ([xs], dy, [dx]) => addon.rmsNormGrad(xs, dy, width, hostView(this.weight), this.eps, dx),
+        [this.weight],
+        ([xs, weight], out) => addon.rmsNorm(xs, width, weight, this.eps, out),
+        ([xs, weight], dy, [dx]) => addon.rmsNormGrad(xs, dy, width, weight, this.eps, dx),
       );
     }
     return tf.tidy(() => {

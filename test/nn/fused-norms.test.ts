@@ -78,6 +78,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
             return { op: (x) => norm.forward(x), inputs: [input()] };
           },
         ],
+        [
+          // Its weight and bias are made, and disposed, within the differentiated function.
+          'LayerNorm made within the step',
+          () => {
+            const [weight, bias] = [tensor([width], 0.2, 1) as tf.Tensor1D, tensor([width], 0.1) as tf.Tensor1D];
+            const norm = (x: tf.Tensor) => new LayerNorm(tf.clone(weight), tf.clone(bias), 1e-12).forward(x);
+            return { op: norm, inputs: [input()] };
+          },
+        ],
         ['GELU (erf)', () => ({ op: gelu, inputs: [input()] })],
         ['GELU (tanh)', () => ({ op: geluTanh, inputs: [input()] })],
         ['SwiGLU', () => ({ op: swiglu, inputs: [input(), tensor([3, 5, 37], 2)] })],
