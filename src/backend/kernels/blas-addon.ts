@@ -1,6 +1,16 @@
 import * as fs from 'fs';
 import { packagePath } from '../build-artifacts';
 
+/** A norm's gradient: dx for its output's gradient dy over the rows of x [rows, width]. */
+type NormGradient = (
+  x: Float32Array,
+  dy: Float32Array,
+  width: number,
+  weight: Float32Array,
+  eps: number,
+  dx: Float32Array,
+) => void;
+
 /**
  * What build/lonas_blas.node exports: OpenBLAS's products (src/backend/native/blas.cc),
  * float32 kernels for the cpu backend (elementwise.cc) and fused norms and activations with
@@ -85,25 +95,11 @@ export interface BlasAddon {
     out: Float32Array,
   ): void;
   /** dx of layerNorm for its output's gradient dy, weight and bias frozen. */
-  layerNormGrad(
-    x: Float32Array,
-    dy: Float32Array,
-    width: number,
-    weight: Float32Array,
-    eps: number,
-    dx: Float32Array,
-  ): void;
+  layerNormGrad: NormGradient;
   /** out = RMSNorm over each row of x [rows, width]: x / sqrt(mean(x^2) + eps) * weight. */
   rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: number, out: Float32Array): void;
   /** dx of rmsNorm for its output's gradient dy, weight frozen. */
-  rmsNormGrad(
-    x: Float32Array,
-    dy: Float32Array,
-    width: number,
-    weight: Float32Array,
-    eps: number,
-    dx: Float32Array,
-  ): void;
+  rmsNormGrad: NormGradient;
   /** out = silu(gate) * up. */
   swiglu(gate: Float32Array, up: Float32Array, out: Float32Array): void;
   /** The gradients of swiglu for its output's gradient dy. */

@@ -155,7 +155,8 @@ constexpr float kCubic = 0.044715f;
 float Erf(float x, float* gauss) {
   const float v = std::fabs(x), t = 1 / (1 + 0.3275911f * v);
   *gauss = std::exp(-v * v);
-  const float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
   const float erf = 1 - poly * *gauss;
   return std::copysign(erf, x);
 }
