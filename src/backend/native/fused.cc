@@ -167,8 +167,8 @@ float Tanh(float u) { return 1 - 2 / (1 + std::exp(2 * u)); }
 // GELU and its derivative at x: the exact form x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2,
 // or the tanh form x (1 + tanh(u)) / 2 with u = sqrt(2 / pi) (x + 0.044715 x^3).
 float Gelu(float x, bool tanh) {
-  float gauss;
   if (tanh) return 0.5f * x * (1 + Tanh(kSqrtTwoOverPi * x * (1 + kCubic * x * x)));
+  float gauss;
   return 0.5f * x * (1 + Erf(x * kSqrtHalf, &gauss));
 }
 
