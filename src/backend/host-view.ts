@@ -37,3 +37,16 @@ export function hostView(tensor: tf.Tensor): Float32Array {
   if (tf.getBackend() === 'cpu') return cpuFloats(backend as MathBackendCPU, tensor);
   throw new Error(`host view: the ${tf.getBackend()} backend keeps tensors outside host memory`);
 }
+
+/**
+ * A new float32 tensor of `shape` for host code to fill through hostView, its values unset. On
+ * wasm it is made on the heap directly, without the copy in that tf.tensor of an array makes.
+ */
+export function hostTensor(shape: number[]): tf.Tensor {
+  if (tf.getBackend() === 'wasm') {
+    const info = wasmInternals(tf.backend() as BackendWasm).makeOutput(shape, 'float32');
+    return tf.engine().makeTensorFromTensorInfo(info);
+  }
+  if (tf.getBackend() === 'cpu') return tf.tensor(new Float32Array(tf.util.sizeFromShape(shape)), shape);
+  throw new Error(`host tensor: the ${tf.getBackend()} backend keeps tensors outside host memory`);
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as t from 'io-ts';
 import { decode, PositiveInt } from '../config/decode';
-import { silu } from '../nn/activations';
+import { swiglu } from '../nn/activations';
 import type { KVCache } from '../nn/attention';
 import { Embedding } from '../nn/embedding';
 import { hostMemoryBackend } from '../backend/host-view';
@@ -192,9 +192,9 @@ export class LlamaForCausalLM implements CausalLM {
         if (extended !== undefined) newCache.push(extended);
         h = tf.add(h, this.linears.get(`${p}.self_attn.o_proj`).forward(output));
         const y = layer.postAttentionNorm.forward(h);
-        const gate = silu(this.linears.get(`${p}.mlp.gate_proj`).forward(y));
+        const gate = this.linears.get(`${p}.mlp.gate_proj`).forward(y);
         const up = this.linears.get(`${p}.mlp.up_proj`).forward(y);
-        h = tf.add(h, this.linears.get(`${p}.mlp.down_proj`).forward(tf.mul(gate, up)));
+        h = tf.add(h, this.linears.get(`${p}.mlp.down_proj`).forward(swiglu(gate, up)));
       });
       h = this.norm.forward(h);
       if (lastPositionOnly) h = tf.slice(h, [0, time - 1, 0], [batch, 1, -1]);

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedAddon, hostFused } from './host-fused';
 
-/** LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias. */
+/**
+ * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias. Weight and bias are
+ * frozen: where the native addon runs it, as one operation, they get no gradient.
+ */
 export class LayerNorm {
   constructor(
     readonly weight: tf.Tensor1D,
@@ -9,6 +13,16 @@ export class LayerNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
+    const addon = fusedAddon();
+    if (addon !== undefined) {
+      const width = x.shape[x.rank - 1];
+      return hostFused(
+        [x],
+        [this.weight, this.bias],
+        ([xs, weight, bias], out) => addon.layerNorm(xs, width, weight, bias, this.eps, out),
+        ([xs, weight], dy, [dx]) => addon.layerNormGrad(xs, dy, width, weight, this.eps, dx),
+      );
+    }
     return tf.tidy(() => {
       const { mean, variance } = tf.moments(x, -1, true);
       const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
@@ -17,7 +31,10 @@ export class LayerNorm {
   }
 }
 
-/** RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight. */
+/**
+ * RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight. The weight is frozen: where the native addon
+ * runs it, as one operation, it gets no gradient.
+ */
 export class RMSNorm {
   constructor(
     readonly weight: tf.Tensor1D,
@@ -25,6 +42,16 @@ export class RMSNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
+    const addon = fusedAddon();
+    if (addon !== undefined) {
+      const width = x.shape[x.rank - 1];
+      return hostFused(
+        [x],
+        [this.weight],
+        ([xs, weight], out) => addon.rmsNorm(xs, width, weight, this.eps, out),
+        ([xs, weight], dy, [dx]) => addon.rmsNormGrad(xs, dy, width, weight, this.eps, dx),
+      );
+    }
     return tf.tidy(() => {
       const meanSquare = tf.mean(tf.square(x), -1, true);
       return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, this.eps))), this.weight);

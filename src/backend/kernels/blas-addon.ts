@@ -1,9 +1,20 @@
 import * as fs from 'fs';
 import { packagePath } from '../build-artifacts';
 
+/** A norm's gradient: dx for its output's gradient dy over the rows of x [rows, width]. */
+type NormGradient = (
+  x: Float32Array,
+  dy: Float32Array,
+  width: number,
+  weight: Float32Array,
+  eps: number,
+  dx: Float32Array,
+) => void;
+
 /**
- * What build/lonas_blas.node exports: OpenBLAS's products (src/backend/native/blas.cc) and
- * float32 kernels for the cpu backend (elementwise.cc), fused attention (attention.cc).
+ * What build/lonas_blas.node exports: OpenBLAS's products (src/backend/native/blas.cc),
+ * float32 kernels for the cpu backend (elementwise.cc), fused norms and activations with their
+ * gradients (fused.cc) and fused attention (attention.cc).
  */
 export interface BlasAddon {
   /** C_i = op(A_i) op(B_i) for every i, each operand at an element offset into its array. */
@@ -105,6 +116,29 @@ export interface BlasAddon {
     dk: HeadsView,
     dv: HeadsView,
   ): void;
+  /** out = LayerNorm over each row of x [rows, width]: (x - mean) / sqrt(var + eps) * weight + bias. */
+  layerNorm(
+    x: Float32Array,
+    width: number,
+    weight: Float32Array,
+    bias: Float32Array,
+    eps: number,
+    out: Float32Array,
+  ): void;
+  /** dx of layerNorm for its output's gradient dy, weight and bias frozen. */
+  layerNormGrad: NormGradient;
+  /** out = RMSNorm over each row of x [rows, width]: x / sqrt(mean(x^2) + eps) * weight. */
+  rmsNorm(x: Float32Array, width: number, weight: Float32Array, eps: number, out: Float32Array): void;
+  /** dx of rmsNorm for its output's gradient dy, weight frozen. */
+  rmsNormGrad: NormGradient;
+  /** out = silu(gate) * up. */
+  swiglu(gate: Float32Array, up: Float32Array, out: Float32Array): void;
+  /** The gradients of swiglu for its output's gradient dy. */
+  swigluGrad(gate: Float32Array, up: Float32Array, dy: Float32Array, dGate: Float32Array, dUp: Float32Array): void;
+  /** out = GELU(x): the exact erf form, or the tanh approximation where `tanh`. */
+  gelu(x: Float32Array, tanh: boolean, out: Float32Array): void;
+  /** dx = dy * GELU'(x), the form as for gelu. */
+  geluGrad(x: Float32Array, tanh: boolean, dy: Float32Array, dx: Float32Array): void;
   /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
   retainFreedMemory(): boolean;
   setThreads(threads: number): void;
@@ -152,6 +186,14 @@ const FUNCTIONS = [
   'crossEntropy',
   'attention',
   'attentionGrad',
+  'layerNorm',
+  'layerNormGrad',
+  'rmsNorm',
+  'rmsNormGrad',
+  'swiglu',
+  'swigluGrad',
+  'gelu',
+  'geluGrad',
   'retainFreedMemory',
   'setThreads',
   'threads',

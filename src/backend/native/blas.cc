@@ -1,5 +1,5 @@
 // lonas's optional native addon: OpenBLAS's matrix products here, float32 elementwise kernels in
-// elementwise.cc. The matrix product is: OpenBLAS's sgemm over tensors that stay where tfjs
+// elementwise.cc, fused norms and activations with their gradients in fused.cc. The matrix product is: OpenBLAS's sgemm over tensors that stay where tfjs
 // keeps them (views on the wasm heap, or the cpu backend's arrays). No copies: the JS side
 // passes typed-array views and element offsets, and C is written in place.
 #include <napi.h>
@@ -11,6 +11,7 @@
 
 void InitElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
 void InitAttention(Napi::Env env, Napi::Object exports);    // attention.cc
+void InitFused(Napi::Env env, Napi::Object exports);        // fused.cc
 
 namespace {
 
@@ -142,6 +143,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("config", Napi::Function::New(env, Config));
   InitElementwise(env, exports);
   InitAttention(env, exports);
+  InitFused(env, exports);
   return exports;
 }
 

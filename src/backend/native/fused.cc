@@ -1,0 +1,222 @@
+// Fused forms of the norms and activations of a transformer layer, each with its own gradient,
+// over float32 arrays the JS side reads in place (src/nn/host-fused.ts). tfjs composes each from
+// five to ten kernels, every one a pass over the tensor, and its gradient keeps their
+// intermediates; these are one pass each way and the backward needs only the inputs. The norms'
+// weights and biases are frozen (only LoRA and saved linear layers train), so they get no
+// gradient. Row statistics are summed in double; an output may be its input's array.
+#include <napi.h>
+#include <cmath>
+
+namespace {
+
+bool Check(Napi::Env env, bool ok, const char* message) {
+  if (!ok) Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
+  return ok;
+}
+
+int64_t Length(const Napi::Float32Array& array) { return static_cast<int64_t>(array.ElementLength()); }
+
+// A row's mean (zero where the norm does not centre, RMSNorm) and r = 1 / sqrt(var + eps), var
+// the mean square about that mean.
+template <bool Centre>
+void RowStatistics(const float* x, int64_t width, double eps, double* mean, double* r) {
+  double sum = 0;
+  if (Centre) {
+    for (int64_t j = 0; j < width; j++) sum += x[j];
+  }
+  const double m = Centre ? sum / width : 0;
+  double squares = 0;
+  for (int64_t j = 0; j < width; j++) squares += (x[j] - m) * (x[j] - m);
+  *mean = m;
+  *r = 1 / std::sqrt(squares / width + eps);
+}
+
+// layerNorm(x, width, weight, bias, eps, out): out = (x - mean) r weight + bias over each row;
+// rmsNorm(x, width, weight, eps, out): out = x r weight.
+template <bool Centre>
+Napi::Value Norm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int at = Centre ? 1 : 0;  // rmsNorm has no bias argument
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), weight = info[2].As<Napi::Float32Array>();
+  Napi::Float32Array out = info[4 + at].As<Napi::Float32Array>();
+  const int64_t width = info[1].As<Napi::Number>().Int64Value();
+  const double eps = info[3 + at].As<Napi::Number>().DoubleValue();
+  const float* b = nullptr;
+  bool ok = width > 0 && Length(x) % width == 0 && Length(weight) == width && Length(out) == Length(x);
+  if (Centre) {
+    Napi::Float32Array bias = info[3].As<Napi::Float32Array>();
+    ok = ok && Length(bias) == width;
+    b = bias.Data();
+  }
+  if (!Check(env, ok,
+             Centre ? "layerNorm: x is not rows of width, or weight, bias or out does not match it"
+                    : "rmsNorm: x is not rows of width, or weight or out does not match it")) {
+    return env.Undefined();
+  }
+  const float* w = weight.Data();
+  for (int64_t row = 0; row < Length(x) / width; row++) {
+    const float* xs = x.Data() + row * width;
+    float* ys = out.Data() + row * width;
+    double mean, r;
+    RowStatistics<Centre>(xs, width, eps, &mean, &r);
+    for (int64_t j = 0; j < width; j++) {
+      const double y = (xs[j] - mean) * r * w[j];
+      ys[j] = static_cast<float>(Centre ? y + b[j] : y);
+    }
+  }
+  return env.Undefined();
+}
+
+// layerNormGrad / rmsNormGrad(x, dy, width, weight, eps, dx): with xhat = (x - mean) r and
+// g = dy weight, dx = r (g - mean(g) - xhat mean(g xhat)); RMSNorm drops mean(g), for its mean
+// is not subtracted.
+template <bool Centre>
+Napi::Value NormGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), dy = info[1].As<Napi::Float32Array>();
+  Napi::Float32Array weight = info[3].As<Napi::Float32Array>(), dx = info[5].As<Napi::Float32Array>();
+  const int64_t width = info[2].As<Napi::Number>().Int64Value();
+  const double eps = info[4].As<Napi::Number>().DoubleValue();
+  const bool ok = width > 0 && Length(x) % width == 0 && Length(weight) == width && Length(dy) == Length(x) &&
+                  Length(dx) == Length(x);
+  if (!Check(env, ok,
+             Centre ? "layerNormGrad: x is not rows of width, or weight, dy or dx does not match it"
+                    : "rmsNormGrad: x is not rows of width, or weight, dy or dx does not match it")) {
+    return env.Undefined();
+  }
+  const float* w = weight.Data();
+  for (int64_t row = 0; row < Length(x) / width; row++) {
+    const float* xs = x.Data() + row * width;
+    const float* gs = dy.Data() + row * width;
+    float* out = dx.Data() + row * width;
+    double mean, r;
+    RowStatistics<Centre>(xs, width, eps, &mean, &r);
+    double gSum = 0, gxSum = 0;
+    for (int64_t j = 0; j < width; j++) {
+      const double g = static_cast<double>(gs[j]) * w[j];
+      gSum += g;
+      gxSum += g * (xs[j] - mean) * r;
+    }
+    const double gMean = Centre ? gSum / width : 0, gxMean = gxSum / width;
+    for (int64_t j = 0; j < width; j++) {
+      const double g = static_cast<double>(gs[j]) * w[j];
+      out[j] = static_cast<float>(r * (g - gMean - (xs[j] - mean) * r * gxMean));
+    }
+  }
+  return env.Undefined();
+}
+
+float Sigmoid(float x) { return 1 / (1 + std::exp(-x)); }
+
+// swiglu(gate, up, out): out = silu(gate) up, silu(g) = g sigmoid(g).
+Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array gate = info[0].As<Napi::Float32Array>(), up = info[1].As<Napi::Float32Array>();
+  Napi::Float32Array out = info[2].As<Napi::Float32Array>();
+  if (!Check(env, Length(up) == Length(gate) && Length(out) == Length(gate),
+             "swiglu: gate, up and out differ in length")) {
+    return env.Undefined();
+  }
+  const float *g = gate.Data(), *u = up.Data();
+  float* y = out.Data();
+  for (int64_t i = 0; i < Length(gate); i++) y[i] = g[i] * Sigmoid(g[i]) * u[i];
+  return env.Undefined();
+}
+
+// swigluGrad(gate, up, dy, dGate, dUp): dUp = dy silu(gate), dGate = dy up silu'(gate), where
+// silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g).
+Napi::Value SwigluGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array gate = info[0].As<Napi::Float32Array>(), up = info[1].As<Napi::Float32Array>();
+  Napi::Float32Array dy = info[2].As<Napi::Float32Array>(), dGate = info[3].As<Napi::Float32Array>();
+  Napi::Float32Array dUp = info[4].As<Napi::Float32Array>();
+  const int64_t n = Length(gate);
+  if (!Check(env, Length(up) == n && Length(dy) == n && Length(dGate) == n && Length(dUp) == n,
+             "swigluGrad: gate, up, dy, dGate and dUp differ in length")) {
+    return env.Undefined();
+  }
+  const float *gs = gate.Data(), *us = up.Data(), *ds = dy.Data();
+  float *dg = dGate.Data(), *du = dUp.Data();
+  for (int64_t i = 0; i < n; i++) {
+    const float g = gs[i], s = Sigmoid(g);
+    dg[i] = ds[i] * us[i] * s * (1 + g * (1 - s));
+    du[i] = ds[i] * g * s;
+  }
+  return env.Undefined();
+}
+
+constexpr float kSqrtHalf = 0.70710678118654752f;       // 1 / sqrt(2)
+constexpr float kSqrtTwoOverPi = 0.7978845608028654f;   // sqrt(2 / pi), the tanh form's scale
+constexpr float kInvSqrtTwoPi = 0.39894228040143268f;   // 1 / sqrt(2 pi), the normal density's
+constexpr float kCubic = 0.044715f;
+
+// erf(x) as tfjs's Erf kernel computes it (Abramowitz and Stegun 7.1.26, absolute error under
+// 1.5e-7), at a quarter of glibc's erff's cost; its exp(-x^2) is also GELU's derivative's.
+float Erf(float x, float* gauss) {
+  const float v = std::fabs(x), t = 1 / (1 + 0.3275911f * v);
+  *gauss = std::exp(-v * v);
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const float erf = 1 - poly * *gauss;
+  return std::copysign(erf, x);
+}
+
+// tanh from one exp, at a fraction of glibc's tanhf's cost (absolute error about a float's ulp at 1).
+float Tanh(float u) { return 1 - 2 / (1 + std::exp(2 * u)); }
+
+// GELU and its derivative at x: the exact form x Phi(x) with Phi(x) = (1 + erf(x / sqrt 2)) / 2,
+// or the tanh form x (1 + tanh(u)) / 2 with u = sqrt(2 / pi) (x + 0.044715 x^3).
+float Gelu(float x, bool tanh) {
+  if (tanh) return 0.5f * x * (1 + Tanh(kSqrtTwoOverPi * x * (1 + kCubic * x * x)));
+  float gauss;
+  return 0.5f * x * (1 + Erf(x * kSqrtHalf, &gauss));
+}
+
+float GeluDerivative(float x, bool tanh) {
+  if (tanh) {
+    const float t = Tanh(kSqrtTwoOverPi * x * (1 + kCubic * x * x));
+    return 0.5f * (1 + t) + 0.5f * x * (1 - t * t) * kSqrtTwoOverPi * (1 + 3 * kCubic * x * x);
+  }
+  float gauss;  // exp(-x^2 / 2)
+  return 0.5f * (1 + Erf(x * kSqrtHalf, &gauss)) + x * kInvSqrtTwoPi * gauss;
+}
+
+// gelu(x, tanh, out): out = GELU(x), the tanh form where `tanh`.
+Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), out = info[2].As<Napi::Float32Array>();
+  if (!Check(env, Length(out) == Length(x), "gelu: x and out differ in length")) return env.Undefined();
+  const float* xs = x.Data();
+  float* y = out.Data();
+  const bool tanh = info[1].As<Napi::Boolean>().Value();
+  for (int64_t i = 0; i < Length(x); i++) y[i] = Gelu(xs[i], tanh);
+  return env.Undefined();
+}
+
+// geluGrad(x, tanh, dy, dx): dx = dy GELU'(x).
+Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), dy = info[2].As<Napi::Float32Array>();
+  Napi::Float32Array dx = info[3].As<Napi::Float32Array>();
+  if (!Check(env, Length(dy) == Length(x) && Length(dx) == Length(x), "geluGrad: x, dy and dx differ in length")) {
+    return env.Undefined();
+  }
+  const float *xs = x.Data(), *ds = dy.Data();
+  float* out = dx.Data();
+  const bool tanh = info[1].As<Napi::Boolean>().Value();
+  for (int64_t i = 0; i < Length(x); i++) out[i] = ds[i] * GeluDerivative(xs[i], tanh);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitFused(Napi::Env env, Napi::Object exports) {
+  exports.Set("layerNorm", Napi::Function::New(env, Norm<true>));
+  exports.Set("layerNormGrad", Napi::Function::New(env, NormGrad<true>));
+  exports.Set("rmsNorm", Napi::Function::New(env, Norm<false>));
+  exports.Set("rmsNormGrad", Napi::Function::New(env, NormGrad<false>));
+  exports.Set("swiglu", Napi::Function::New(env, Swiglu));
+  exports.Set("swigluGrad", Napi::Function::New(env, SwigluGrad));
+  exports.Set("gelu", Napi::Function::New(env, GeluForward));
+  exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
+}

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { blasAddon, type BlasAddon } from '../backend/kernels/blas-addon';
+import { hostMemoryBackend, hostTensor, hostView } from '../backend/host-view';
+
+/**
+ * The native addon where fused operations run on it: the backend's tensors in host memory (wasm,
+ * cpu) and the addon loaded. Else undefined, and callers compose the operation from tfjs kernels.
+ */
+export function fusedAddon(): BlasAddon | undefined {
+  return hostMemoryBackend() ? blasAddon().addon : undefined;
+}
+
+/**
+ * An operation over same-shaped float32 inputs as one step with its own gradient, both computed
+ * on host arrays. `forward(values, out)` writes the output and `backward(values, dy, grads)` each
+ * input's gradient, `values` being the inputs' then the frozen tensors' (a norm's weight: read,
+ * given no gradient). The gradient keeps only these, where tfjs's composition of the operation
+ * keeps each of its kernels' intermediates.
+ */
+export function hostFused(
+  inputs: tf.Tensor[],
+  frozen: tf.Tensor[],
+  forward: (values: Float32Array[], out: Float32Array) => void,
+  backward: (values: Float32Array[], dy: Float32Array, grads: Float32Array[]) => void,
+): tf.Tensor {
+  const shape = inputs[0].shape;
+  for (const input of inputs) tf.util.assertShapesMatch(input.shape, shape, 'fused operation inputs:');
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const values = [...(args as tf.Tensor[]), ...frozen];
+    // Saved, the frozen tensors outlive a scope that made them before the backward runs.
+    save(values);
+    return {
+      value: filled(1, shape, ([out]) => forward(values.map(hostView), out))[0],
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        filled(inputs.length, shape, (grads) => backward(saved.map(hostView), hostView(dy), grads)),
+    };
+  });
+  return op(...inputs);
+}
+
+/**
+ * `count` new tensors of `shape`, filled by `fill` through views. All are made before any view is
+ * taken: a tfjs allocation may grow the wasm heap, which detaches every view of it.
+ */
+function filled(count: number, shape: number[], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
+  const outs = Array.from({ length: count }, () => hostTensor(shape));
+  fill(outs.map(hostView));
+  return outs;
+}
