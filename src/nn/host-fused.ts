@@ -4,9 +4,12 @@ import { hostMemoryBackend, hostTensor, hostView } from '../backend/host-view';
 
 /**
  * The native addon where fused operations run on it: the backend's tensors in host memory (wasm,
- * cpu) and the addon loaded. Else undefined, and callers compose the operation from tfjs kernels.
+ * cpu), the addon loaded, and none of the tensors the operation treats as frozen trainable (a
+ * fused operation gives them no gradient). Else undefined, and callers compose the operation
+ * from tfjs kernels.
  */
-export function fusedAddon(): BlasAddon | undefined {
+export function fusedAddon(frozen: tf.Tensor[] = []): BlasAddon | undefined {
+  if (frozen.some((t) => t instanceof tf.Variable && t.trainable)) return undefined;
   return hostMemoryBackend() ? blasAddon().addon : undefined;
 }
 

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { fusedAddon, hostFused } from './host-fused';
 
 /**
- * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias. Weight and bias are
- * frozen: where the native addon runs it, as one operation, they get no gradient.
+ * LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * weight + bias; one operation where
+ * the native addon runs it and weight and bias are frozen.
  */
 export class LayerNorm {
   constructor(
@@ -13,7 +13,7 @@ export class LayerNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
-    const addon = fusedAddon();
+    const addon = fusedAddon([this.weight, this.bias]);
     if (addon !== undefined) {
       const width = x.shape[x.rank - 1];
       return hostFused(
@@ -32,8 +32,8 @@ export class LayerNorm {
 }
 
 /**
- * RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight. The weight is frozen: where the native addon
- * runs it, as one operation, it gets no gradient.
+ * RMSNorm (LLaMA): x / sqrt(mean(x^2) + eps) * weight; one operation where the native addon runs
+ * it and the weight is frozen.
  */
 export class RMSNorm {
   constructor(
@@ -42,7 +42,7 @@ export class RMSNorm {
   ) {}
 
   forward(x: tf.Tensor): tf.Tensor {
-    const addon = fusedAddon();
+    const addon = fusedAddon([this.weight]);
     if (addon !== undefined) {
       const width = x.shape[x.rank - 1];
       return hostFused(

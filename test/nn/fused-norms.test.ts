@@ -101,6 +101,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
         tf.dispose([...fused, ...reference, ...inputs, weights]);
       });
 
+      it('gives a trainable norm weight its gradient, composing the norm from tfjs kernels', () => {
+        const weight = tf.variable(tensor([width], 0.2, 1), true) as tf.Variable<tf.Rank.R1>;
+        const norm = new RMSNorm(weight, 1e-6);
+        const x = input();
+        const { grads } = tf.variableGrads(() => tf.sum(tf.square(norm.forward(x))), [weight]);
+        expect(tf.sum(tf.abs(grads[weight.name])).dataSync()[0]).toBeGreaterThan(0);
+        tf.dispose([weight, x, grads[weight.name]]);
+      });
+
       it.each(cases)('%s runs no tfjs kernels and leaves no tensors behind', async (_, make) => {
         const { op, inputs } = make();
         const weights = tensor(inputs[0].shape);
