@@ -1,9 +1,8 @@
 import { hostView } from '../backend/host-view';
+import { blasAddon, type BlasAddon } from '../backend/kernels/blas-addon';
 import type { Embedding } from '../nn/embedding';
 import { addInPlace } from '../nn/host-add';
 import { hostSelfAttention, type HostSequence } from '../nn/host-attention';
-import { hostGeluInPlace, hostGeluTanhInPlace } from '../nn/host-gelu';
-import { hostLayerNormInPlace } from '../nn/host-layer-norm';
 import type { HostLinear } from '../nn/host-linear';
 import type { LayerNorm } from '../nn/norms';
 import type { Scoring, ScoringBatch } from './scoring';
@@ -67,11 +66,19 @@ function pack(mask: number[][]): PackedBatch {
 /**
  * BERT's sequence classification forward in evaluation mode on host arrays, the same arithmetic
  * as `BertForSequenceClassification.forward` step for step: weights read in place (see
- * hostView), products on OpenBLAS, norms and softmax summed in double. Each row is computed
+ * hostView), products on OpenBLAS, norms, GELU and attention on the forwards of the fused
+ * operations the tfjs forward itself runs on this backend. Each row is computed
  * without its padding, which the tfjs forward computes and then masks.
  */
 export class BertHostScoring implements Scoring {
-  constructor(private readonly parts: BertHostParts) {}
+  /** Norms, GELU and attention run on the fused operations' native forwards. */
+  private readonly addon: BlasAddon;
+
+  constructor(private readonly parts: BertHostParts) {
+    const addon = blasAddon().addon;
+    if (addon === undefined) throw new Error('bert host scoring: needs the native addon');
+    this.addon = addon;
+  }
 
   async logits(batch: ScoringBatch): Promise<Float32Array> {
     const { config, layers, pooler, classifier } = this.parts;
@@ -86,18 +93,18 @@ export class BertHostScoring implements Scoring {
     }
     const packed = pack(batch.attentionMask);
     const slots = packed.tokens.length;
-    const activation = config.hiddenAct === 'gelu' ? hostGeluInPlace : hostGeluTanhInPlace;
+    const tanh = config.hiddenAct === 'gelu_new';
     let h = this.embed(batch, packed);
     for (const layer of layers) {
       const [q, k, v] = [layer.query, layer.key, layer.value].map((projection) => projection.apply(h, slots));
       const attended = layer.attentionOutput.apply(hostSelfAttention(q, k, v, config.headDim, packed.sequences), slots);
       addInPlace(attended, h);
-      normInPlace(attended, slots, layer.attentionNorm);
+      this.normInPlace(attended, layer.attentionNorm);
       const inner = layer.intermediate.apply(attended, slots);
-      activation(inner);
+      this.addon.gelu(inner, tanh, inner);
       h = layer.output.apply(inner, slots);
       addInPlace(h, attended);
-      normInPlace(h, slots, layer.outputNorm);
+      this.normInPlace(h, layer.outputNorm);
     }
     // The pooler reads each row's first position, its first packed token.
     const hidden = config.hiddenSize;
@@ -124,8 +131,13 @@ export class BertHostScoring implements Scoring {
         h[slot * hidden + j] = word[id * hidden + j] + position[t * hidden + j] + tokenType[type * hidden + j];
       }
     });
-    normInPlace(h, packed.tokens.length, embeddings.norm);
+    this.normInPlace(h, embeddings.norm);
     return h;
+  }
+
+  /** LayerNorm over each row of x [rows, hidden], in place. */
+  private normInPlace(x: Float32Array, norm: LayerNorm): void {
+    this.addon.layerNorm(x, this.parts.config.hiddenSize, hostView(norm.weight), hostView(norm.bias), norm.eps, x);
   }
 }
 
@@ -133,8 +145,4 @@ function checkId(name: string, id: number, count: number, table: string): void {
   if (!Number.isInteger(id) || id < 0 || id >= count) {
     throw new Error(`bert: ${name} ${id} is outside ${table} [0, ${count})`);
   }
-}
-
-function normInPlace(x: Float32Array, rows: number, norm: LayerNorm): void {
-  hostLayerNormInPlace(x, rows, hostView(norm.weight), hostView(norm.bias), norm.eps);
 }
