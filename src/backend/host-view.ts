@@ -50,3 +50,14 @@ export function hostTensor(shape: number[]): tf.Tensor {
   if (tf.getBackend() === 'cpu') return tf.tensor(new Float32Array(tf.util.sizeFromShape(shape)), shape);
   throw new Error(`host tensor: the ${tf.getBackend()} backend keeps tensors outside host memory`);
 }
+
+/**
+ * New float32 tensors of `shapes`, filled by `fill` through their views. All are made before any
+ * view is taken, so `fill` may take views of other tensors too: a tfjs allocation may grow the
+ * wasm heap, which detaches every view of it.
+ */
+export function filledHostTensors(shapes: number[][], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
+  const outs = shapes.map(hostTensor);
+  fill(outs.map(hostView));
+  return outs;
+}

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blasAddon, type HeadsView } from '../backend/kernels/blas-addon';
-import { hostMemoryBackend, hostView } from '../backend/host-view';
+import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 const addon = blasAddon().addon;
 
@@ -84,32 +84,22 @@ export function fusedAttention(inputs: AttentionInputs, headDim: number, bias: H
     const save = args.pop() as tf.GradSaveFunc;
     const tensors = args as tf.Tensor3D[];
     save(tensors);
-    // Outputs are JS arrays and views are taken last: a tfjs allocation would detach a wasm heap view.
-    const out = new Float32Array(batch * queries * width);
-    const [q, k, v] = layout.views(tensors.map(hostView));
-    addon.attention(layout.shape, scale, q, k, v, mask, slopes, keyPositions, outView(out));
+    const [value] = filledHostTensors([[batch, queries, width]], ([out]) => {
+      const [q, k, v] = layout.views(tensors.map(hostView));
+      addon.attention(layout.shape, scale, q, k, v, mask, slopes, keyPositions, outView(out));
+    });
     return {
-      value: tf.tensor3d(out, [batch, queries, width]),
-      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor3D[]) => {
-        const grads = saved.map((x) => new Float32Array(x.size));
-        const [q, k, v] = layout.views(saved.map(hostView));
-        const [dq, dk, dv] = layout.views(grads);
-        addon.attentionGrad(
-          layout.shape,
-          scale,
-          q,
-          k,
-          v,
-          mask,
-          slopes,
-          keyPositions,
-          outView(hostView(dy)),
-          dq,
-          dk,
-          dv,
-        );
-        return grads.map((grad, i) => tf.tensor3d(grad, saved[i].shape));
-      },
+      value,
+      gradFunc: (dy: tf.Tensor3D, saved: tf.Tensor3D[]) =>
+        filledHostTensors(
+          saved.map((x) => x.shape),
+          (grads) => {
+            const [q, k, v] = layout.views(saved.map(hostView));
+            const [dq, dk, dv] = layout.views(grads);
+            const dOut = outView(hostView(dy));
+            addon.attentionGrad(layout.shape, scale, q, k, v, mask, slopes, keyPositions, dOut, dq, dk, dv);
+          },
+        ),
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...x: tf.Tensor3D[]) => tf.Tensor3D;
   return op(...layout.tensors);

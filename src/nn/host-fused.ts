@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blasAddon, type BlasAddon } from '../backend/kernels/blas-addon';
-import { hostMemoryBackend, hostTensor, hostView } from '../backend/host-view';
+import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 /**
  * The native addon where fused operations run on it: the backend's tensors in host memory (wasm,
@@ -34,20 +34,13 @@ export function hostFused(
     // Saved, the frozen tensors outlive a scope that made them before the backward runs.
     save(values);
     return {
-      value: filled(1, shape, ([out]) => forward(values.map(hostView), out))[0],
+      value: filledHostTensors([shape], ([out]) => forward(values.map(hostView), out))[0],
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        filled(inputs.length, shape, (grads) => backward(saved.map(hostView), hostView(dy), grads)),
+        filledHostTensors(
+          inputs.map(() => shape),
+          (grads) => backward(saved.map(hostView), hostView(dy), grads),
+        ),
     };
   });
   return op(...inputs);
-}
-
-/**
- * `count` new tensors of `shape`, filled by `fill` through views. All are made before any view is
- * taken: a tfjs allocation may grow the wasm heap, which detaches every view of it.
- */
-function filled(count: number, shape: number[], fill: (outs: Float32Array[]) => void): tf.Tensor[] {
-  const outs = Array.from({ length: count }, () => hostTensor(shape));
-  fill(outs.map(hostView));
-  return outs;
 }

@@ -66,7 +66,9 @@ export function hostLinear(layer: LinearLayer): HostLinear | undefined {
         inFeatures,
         outFeatures,
       };
-      return hostLoraForward(weights, x, x, m).y;
+      const y = new Float32Array(m * outFeatures);
+      hostLoraForward(weights, x, x, m, y);
+      return y;
     },
   };
 }

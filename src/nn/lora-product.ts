@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blasAddon } from '../backend/kernels/blas-addon';
 import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
-import { hostMemoryBackend, hostView } from '../backend/host-view';
+import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 const addon = blasAddon().addon;
 
@@ -36,34 +36,38 @@ export interface HostLoraWeights {
 const block = (data: Float32Array, stride: number): MatrixBlock => ({ data, offset: 0, stride });
 
 /**
- * y [m, out] = b + x W[:in, :out] + (scaling xd A[:in, :r]) B[:r, :out] on host arrays, the
- * products accumulating into y; also the scaled down-projection, which B's gradient needs. The
- * forward of both the fused operation and host decoding and scoring, so they agree to the bit.
+ * y [m, out] = b + x W[:in, :out] + (scaling xd A[:in, :r]) B[:r, :out] on host arrays, into `y`,
+ * the products accumulating there; returns the scaled down-projection, which B's gradient needs.
+ * The forward of both the fused operation and host decoding and scoring, so they agree to the bit.
  */
 export function hostLoraForward(
   layer: HostLoraWeights,
   x: Float32Array,
   xd: Float32Array,
   m: number,
-): { y: Float32Array; down?: Float32Array } {
+  y: Float32Array,
+): Float32Array | undefined {
   const { weight, stride, bias, lora, inFeatures, outFeatures } = layer;
-  const y = new Float32Array(m * outFeatures);
-  if (bias !== undefined) for (let i = 0; i < m; i++) y.set(bias.subarray(0, outFeatures), i * outFeatures);
+  if (bias === undefined) y.fill(0, 0, m * outFeatures);
+  else for (let i = 0; i < m; i++) y.set(bias.subarray(0, outFeatures), i * outFeatures);
   hostGemm(m, outFeatures, inFeatures, block(x, inFeatures), block(weight, stride), block(y, outFeatures), true);
-  if (lora === undefined) return { y };
+  if (lora === undefined) return undefined;
   const down = new Float32Array(m * lora.rank);
   hostGemm(m, lora.rank, inFeatures, block(xd, inFeatures), block(lora.a, lora.maxRank), block(down, lora.rank));
   for (let i = 0; i < down.length; i++) down[i] *= lora.scaling;
   hostGemm(m, outFeatures, lora.rank, block(down, lora.rank), block(lora.b, stride), block(y, outFeatures), true);
-  return { y, down };
+  return down;
 }
 
-/** Copies the rows x columns block at the start of `block` into the top-left of a zeroed [rows', columns'] array. */
-function embedBlock(block: Float32Array, rows: number, columns: number, shape: [number, number]): Float32Array {
-  if (shape[0] === rows && shape[1] === columns) return block;
-  const full = new Float32Array(shape[0] * shape[1]);
-  for (let i = 0; i < rows; i++) full.set(block.subarray(i * columns, (i + 1) * columns), i * shape[1]);
-  return full;
+/** Writes the [rows, columns] `block` into the top-left of `full` (row stride `stride`), zeros elsewhere. */
+function embedBlock(block: Float32Array, rows: number, columns: number, full: Float32Array, stride: number): void {
+  if (columns === stride) {
+    full.set(block);
+    full.fill(0, block.length);
+    return;
+  }
+  full.fill(0);
+  for (let i = 0; i < rows; i++) full.set(block.subarray(i * columns, (i + 1) * columns), i * stride);
 }
 
 /**
@@ -86,62 +90,56 @@ export function loraProduct(x: tf.Tensor2D, dropped: tf.Tensor2D, parts: LoraPro
     const [input, lowRankInput, a, b] = separate ? args : [args[0], args[0], args[1], args[2]];
     const save = args[args.length - 1] as unknown as tf.GradSaveFunc;
     save([lowRankInput]);
-    const { y, down } = hostLoraForward(
-      {
+    let down: Float32Array = new Float32Array(0);
+    const [value] = filledHostTensors([[rows, outWidth]], ([y]) => {
+      const weights: HostLoraWeights = {
         weight: hostView(weight),
         stride,
         bias: bias === undefined ? undefined : hostView(bias),
         lora: { a: hostView(a), maxRank, b: hostView(b), rank, scaling },
         inFeatures: inWidth,
         outFeatures: outWidth,
-      },
-      hostView(input),
-      hostView(lowRankInput),
-      rows,
-    ) as { y: Float32Array; down: Float32Array };
+      };
+      down = hostLoraForward(weights, hostView(input), hostView(lowRankInput), rows, y) as Float32Array;
+    });
     return {
-      value: tf.tensor2d(y, [rows, outWidth]),
+      value,
       gradFunc: (dy: tf.Tensor2D, [savedInput]: tf.Tensor[]) => {
-        const dyValues = hostView(dy);
-        const xd = hostView(savedInput);
-        const [aValues, bValues] = [hostView(a), hostView(b)];
-        // dx = dy W^T (+ the low-rank branch's, when xd is x itself).
-        const dx = new Float32Array(rows * inWidth);
-        blas.sgemm(
-          rows,
-          inWidth,
-          outWidth,
-          dyValues,
-          0,
-          outWidth,
-          hostView(weight),
-          0,
-          stride,
-          dx,
-          0,
-          inWidth,
-          0,
-          true,
-        );
-        // up = scaling * dy B^T: the gradient at xd A.
-        const up = new Float32Array(rows * rank);
-        blas.sgemm(rows, rank, outWidth, dyValues, 0, outWidth, bValues, 0, stride, up, 0, rank, 0, true);
-        for (let i = 0; i < up.length; i++) up[i] *= scaling;
-        const dxd = separate ? new Float32Array(rows * inWidth) : dx;
-        blas.sgemm(rows, inWidth, rank, up, 0, rank, aValues, 0, maxRank, dxd, 0, inWidth, separate ? 0 : 1, true);
-        // dA = xd^T up, dB = down^T dy, each on the active block.
-        const dA = new Float32Array(inWidth * rank);
-        const dB = new Float32Array(rank * outWidth);
-        const first = new Int32Array([0]);
-        blas.sgemmBatch(true, false, inWidth, rank, rows, xd, up, dA, first, first, first);
-        blas.sgemmBatch(true, false, rank, outWidth, rows, down, dyValues, dB, first, first, first);
-        const grads = [
-          tf.tensor2d(dx, [rows, inWidth]),
-          tf.tensor2d(embedBlock(dA, inWidth, rank, [loraA.shape[0], maxRank]), loraA.shape),
-          tf.tensor2d(embedBlock(dB, rank, outWidth, [maxRank, stride]), loraB.shape),
-        ];
-        if (separate) grads.splice(1, 0, tf.tensor2d(dxd, [rows, inWidth]));
-        return grads;
+        const shapes = [[rows, inWidth], ...(separate ? [[rows, inWidth]] : []), loraA.shape, loraB.shape];
+        return filledHostTensors(shapes, (outs) => {
+          const [dx, dA, dB] = [outs[0], outs[outs.length - 2], outs[outs.length - 1]];
+          const dxd = separate ? outs[1] : dx;
+          const [dyValues, xd, aValues, bValues] = [dy, savedInput, a, b].map(hostView);
+          // dx = dy W^T (+ the low-rank branch's, when xd is x itself).
+          blas.sgemm(
+            rows,
+            inWidth,
+            outWidth,
+            dyValues,
+            0,
+            outWidth,
+            hostView(weight),
+            0,
+            stride,
+            dx,
+            0,
+            inWidth,
+            0,
+            true,
+          );
+          // up = scaling * dy B^T: the gradient at xd A.
+          const up = new Float32Array(rows * rank);
+          blas.sgemm(rows, rank, outWidth, dyValues, 0, outWidth, bValues, 0, stride, up, 0, rank, 0, true);
+          for (let i = 0; i < up.length; i++) up[i] *= scaling;
+          blas.sgemm(rows, inWidth, rank, up, 0, rank, aValues, 0, maxRank, dxd, 0, inWidth, separate ? 0 : 1, true);
+          // dA = xd^T up, dB = down^T dy, each on the active block.
+          const [blockA, blockB] = [new Float32Array(inWidth * rank), new Float32Array(rank * outWidth)];
+          const first = new Int32Array([0]);
+          blas.sgemmBatch(true, false, inWidth, rank, rows, xd, up, blockA, first, first, first);
+          blas.sgemmBatch(true, false, rank, outWidth, rows, down, dyValues, blockB, first, first, first);
+          embedBlock(blockA, inWidth, rank, dA, maxRank);
+          embedBlock(blockB, rank, outWidth, dB, stride);
+        });
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...inputs: tf.Tensor[]) => tf.Tensor2D;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { blasAddon } from '../backend/kernels/blas-addon';
-import { hostMemoryBackend, hostView } from '../backend/host-view';
+import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 const addon = blasAddon().addon;
 
@@ -68,9 +68,10 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, coun
       gradFunc: (dy: tf.Scalar, [saved]: tf.Tensor[]) => {
         // Read dy before taking a view of the logits: nothing may allocate while the view is held.
         const scale = dy.dataSync()[0] / counted;
-        const grad = new Float32Array(rows * vocab);
-        crossEntropyRows(hostView(saved), vocab, targets, scale, grad);
-        return tf.tensor2d(grad, [rows, vocab]);
+        const [grad] = filledHostTensors([[rows, vocab]], ([out]) =>
+          crossEntropyRows(hostView(saved), vocab, targets, scale, out),
+        );
+        return grad;
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Scalar;
