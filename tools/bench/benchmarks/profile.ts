@@ -52,6 +52,8 @@ const KINDS: Record<string, string[]> = {
     'Sign',
   ],
   reductions: ['Sum', 'Mean', 'Max', 'Min', 'Prod', 'Softmax', 'ArgMax', 'UnsortedSegmentSum'],
+  // tfjs names every tf.customGrad operation so: lonas's fused operations' forwards.
+  fused: ['unnamed scope'],
 };
 
 function kindOf(kernel: string): string {
@@ -60,8 +62,8 @@ function kindOf(kernel: string): string {
 
 /**
  * Where one LoRA training step's time goes (`tf.profile` of a step after warm-up steps): kernel
- * time by kind, the costliest kernels, and the time outside tfjs kernels (host code: fused
- * operations, the optimizer's bookkeeping, tfjs's own).
+ * time by kind, the forwards of lonas's fused operations, the costliest kernels, and the time
+ * outside them (host code: the fused operations' backwards, the optimizer, tfjs's own bookkeeping).
  */
 export const profileBenchmark: Benchmark = {
   name: 'profile',
