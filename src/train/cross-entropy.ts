@@ -5,48 +5,70 @@ import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-
 const addon = blasAddon().addon;
 
 /**
- * Sum over rows with a target >= 0 of logsumexp(row) - row[target], in double; with a non-empty
- * `grad`, also (softmax(row) - onehot(target)) * scale into it, zeros for rows without a target.
- * On the native addon where it is built, else jsCrossEntropyRows.
+ * Sum over rows with a target >= 0 of logsumexp(row) - row[target], each such row's logsumexp
+ * written to `logSumExp`. On the native addon where it is built (exp in float, summed in
+ * double), else jsCrossEntropyRows.
  */
 export function crossEntropyRows(
   x: Float32Array,
   columns: number,
   targets: Int32Array,
-  scale: number,
-  grad: Float32Array,
+  logSumExp: Float64Array,
 ): number {
-  if (addon !== undefined) return addon.crossEntropy(x, targets.length, columns, targets, scale, grad);
-  return jsCrossEntropyRows(x, columns, targets, scale, grad);
+  if (addon !== undefined) return addon.crossEntropy(x, targets.length, columns, targets, logSumExp);
+  return jsCrossEntropyRows(x, columns, targets, logSumExp);
 }
 
-/** crossEntropyRows in JavaScript. */
-export function jsCrossEntropyRows(
+/**
+ * (softmax(row) - onehot(target)) * scale into `grad` from crossEntropyRows' logsumexps, one exp
+ * per element; zeros for rows without a target. Native where built, else jsCrossEntropyGradient.
+ */
+export function crossEntropyGradient(
   x: Float32Array,
   columns: number,
   targets: Int32Array,
+  logSumExp: Float64Array,
   scale: number,
   grad: Float32Array,
-): number {
+): void {
+  if (addon !== undefined) addon.crossEntropyGrad(x, targets.length, columns, targets, logSumExp, scale, grad);
+  else jsCrossEntropyGradient(x, columns, targets, logSumExp, scale, grad);
+}
+
+/** crossEntropyRows in JavaScript (in double). */
+export function jsCrossEntropyRows(x: Float32Array, columns: number, targets: Int32Array, logSumExp: Float64Array) {
   let loss = 0;
   for (let r = 0; r < targets.length; r++) {
-    const target = targets[r];
+    if (targets[r] < 0) continue;
     const at = r * columns;
-    if (target < 0) {
-      if (grad.length > 0) grad.fill(0, at, at + columns);
-      continue;
-    }
     let max = -Infinity;
     for (let j = 0; j < columns; j++) if (x[at + j] > max) max = x[at + j];
     let total = 0;
     for (let j = 0; j < columns; j++) total += Math.exp(x[at + j] - max);
-    loss += max + Math.log(total) - x[at + target];
-    if (grad.length > 0) {
-      for (let j = 0; j < columns; j++) grad[at + j] = (Math.exp(x[at + j] - max) / total) * scale;
-      grad[at + target] = (Math.exp(x[at + target] - max) / total - 1) * scale;
-    }
+    logSumExp[r] = max + Math.log(total);
+    loss += logSumExp[r] - x[at + targets[r]];
   }
   return loss;
+}
+
+/** crossEntropyGradient in JavaScript. */
+export function jsCrossEntropyGradient(
+  x: Float32Array,
+  columns: number,
+  targets: Int32Array,
+  logSumExp: Float64Array,
+  scale: number,
+  grad: Float32Array,
+): void {
+  for (let r = 0; r < targets.length; r++) {
+    const [target, at] = [targets[r], r * columns];
+    if (target < 0) {
+      grad.fill(0, at, at + columns);
+      continue;
+    }
+    for (let j = 0; j < columns; j++) grad[at + j] = Math.exp(x[at + j] - logSumExp[r]) * scale;
+    grad[at + target] -= scale;
+  }
 }
 
 /**
@@ -62,14 +84,16 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, coun
   if (targets.length !== rows) throw new Error(`cross-entropy: ${targets.length} targets for ${rows} rows`);
   const loss = tf.customGrad(((x: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([x]);
-    const total = crossEntropyRows(hostView(x), vocab, targets, 0, new Float32Array(0));
+    // Each row's logsumexp, kept for the gradient: one exp per logit there instead of two.
+    const logSumExp = new Float64Array(rows);
+    const total = crossEntropyRows(hostView(x), vocab, targets, logSumExp);
     return {
       value: tf.scalar(total / counted),
       gradFunc: (dy: tf.Scalar, [saved]: tf.Tensor[]) => {
         // Read dy before taking a view of the logits: nothing may allocate while the view is held.
         const scale = dy.dataSync()[0] / counted;
         const [grad] = filledHostTensors([[rows, vocab]], ([out]) =>
-          crossEntropyRows(hostView(saved), vocab, targets, scale, out),
+          crossEntropyGradient(hostView(saved), vocab, targets, logSumExp, scale, out),
         );
         return grad;
       },

@@ -74,17 +74,20 @@ export interface BlasAddon {
   /** out [outShape] filled with value, x [shape] copied in at offsets `before`. */
   pad(x: Float32Array, shape: number[], before: number[], outShape: number[], value: number, out: Float32Array): void;
   /**
-   * Sum over rows with a target >= 0 of logsumexp(row) - row[target]; with a non-empty `grad`,
-   * (softmax - onehot) * scale written there (zeros for rows without a target).
+   * Sum over rows with a target >= 0 of logsumexp(row) - row[target], each such row's logsumexp
+   * written to logSumExp [rows].
    */
-  crossEntropy(
+  crossEntropy(x: Float32Array, rows: number, columns: number, targets: Int32Array, logSumExp: Float64Array): number;
+  /** (softmax - onehot) * scale into grad from crossEntropy's logSumExp; zeros for rows without a target. */
+  crossEntropyGrad(
     x: Float32Array,
     rows: number,
     columns: number,
     targets: Int32Array,
+    logSumExp: Float64Array,
     scale: number,
     grad: Float32Array,
-  ): number;
+  ): void;
   /**
    * out = softmax(scale q k^T + bias) v per (batch, head), attention.cc; shape is [batch, heads,
    * kvHeads, queries, keys, headDim], and the bias is mask [batch, queries, keys] (or empty) plus
@@ -184,6 +187,7 @@ const FUNCTIONS = [
   'transpose',
   'pad',
   'crossEntropy',
+  'crossEntropyGrad',
   'attention',
   'attentionGrad',
   'layerNorm',
