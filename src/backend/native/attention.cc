@@ -4,6 +4,7 @@
 // only in a [queries, keys] scratch: the backward recomputes them instead of keeping
 // [batch, heads, queries, keys] maps across the step.
 #include <napi.h>
+#include "fast-exp.h"
 #include <cblas.h>
 #include <algorithm>
 #include <cmath>
@@ -134,14 +135,10 @@ void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const 
       row[j] = row[j] * d.scale + added;
       if (row[j] > max) max = row[j];
     }
-    // expf, summed in double; below -104 it is 0 in float, and skipping it spares glibc's slow
-    // underflow path on every masked key.
+    // exp vectorized (FastExp is 0 where a masked key's score falls), then summed in double.
+    for (int64_t j = 0; j < at.keys; j++) row[j] = FastExp(row[j] - max);
     double total = 0;
-    for (int64_t j = 0; j < at.keys; j++) {
-      const float shifted = row[j] - max;
-      row[j] = shifted < -104.0f ? 0.0f : std::exp(shifted);
-      total += row[j];
-    }
+    for (int64_t j = 0; j < at.keys; j++) total += row[j];
     const float inverse = static_cast<float>(1 / total);
     for (int64_t j = 0; j < at.keys; j++) row[j] *= inverse;
   }
