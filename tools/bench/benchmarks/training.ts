@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchMatMul, GatherV2, Identity } from '@tensorflow/tfjs-core';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -26,6 +25,7 @@ import {
   type TinyCheckpoint,
 } from '../../tiny-checkpoints/make';
 import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
+import { runWithThreads } from '../child-processes';
 import { loraTrainStep } from '../lora-step';
 import { timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
@@ -94,11 +94,12 @@ function pytorchTimings(folder: string, shape: Shape): Record<string, number | n
     }),
   );
   const script = packagePath('tools', 'reference', 'bench_step.py');
-  const run = spawnSync(python, [script, folder, settings], { encoding: 'utf8' });
-  if (run.status !== 0) {
-    const reason = run.stderr.includes("No module named 'torch'")
+  // OpenBLAS's own threads too: torch.set_num_threads does not reach them.
+  const run = runWithThreads(python, [script, folder, settings], threads);
+  if (typeof run === 'string') {
+    const reason = run.includes("No module named 'torch'")
       ? 'python3-torch is not installed (apt-get install python3-torch)'
-      : run.stderr.trim().split('\n').slice(-1)[0];
+      : run;
     return `PyTorch reference failed: ${reason}`;
   }
   return JSON.parse(run.stdout);
