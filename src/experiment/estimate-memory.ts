@@ -13,11 +13,12 @@ export interface MemoryWorkload {
 
 /**
  * Bytes of wasm heap per float of the activation sum below, measured on random-weight LLaMA shapes
- * of llama2.c's 15M, 42M and 110M (docs/backends.md, "Memory"): 23.5-26.6 for a LoRA training step
- * (tfjs keeps every intermediate and its gradient until the backward pass ends, and the heap grows
- * in steps), 4.6-5.0 for generation (its prefill keeps every intermediate until the forward pass ends).
+ * of llama2.c's 15M, 42M and 110M (docs/backends.md, "Memory"): 7.8-8.6 for a LoRA training step
+ * (the fused operations keep only their inputs for the backward pass, where tfjs's compositions
+ * kept every intermediate: 23.5-26.6 before; the heap grows in steps), 4.6-5.0 for generation
+ * (its prefill keeps every intermediate until the forward pass ends).
  */
-const TRAINING_BYTES_PER_ACTIVATION = 26;
+const TRAINING_BYTES_PER_ACTIVATION = 8.75;
 const EVALUATION_BYTES_PER_ACTIVATION = 5;
 
 /**

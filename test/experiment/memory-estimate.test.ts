@@ -15,12 +15,13 @@ const lora = { ...defaultLora.llama, rank: 8, alpha: 16, dropout: 0 };
 const mib = 1024 ** 2;
 
 describe('the memory estimate', () => {
-  // The wasm heap after one LoRA training step (batch 4 x 128) and after 4-beam generation (8 prompts
-  // of 100 tokens, 32 new), measured on random-weight models (docs/backends.md, "Memory").
+  // The wasm heap after LoRA training steps (batch 4 x 128; `npm run bench scale`, to 0.01 GiB) and
+  // after 4-beam generation (8 prompts of 100 tokens, 32 new), measured on random-weight models
+  // (docs/backends.md, "Memory").
   it.each([
-    ['15M', llama(288, 768, 6, 6), 1121.6, 759.8],
-    ['42M', llama(512, 1376, 8, 8), 1888.9, 1804.3],
-    ['110M', llama(768, 2048, 12, 12), 3553.5, 3891.1],
+    ['15M', llama(288, 768, 6, 6), 0.41 * 1024, 759.8],
+    ['42M', llama(512, 1376, 8, 8), 0.78 * 1024, 1804.3],
+    ['110M', llama(768, 2048, 12, 12), 1.5 * 1024, 3891.1],
   ])('is within 10%% of the measured heap on the %s shape', (_, config, trainMiB, generateMiB) => {
     const architecture = architectureFromConfig(config, 'config.json');
     const train = estimateMemory(architecture, config, { sequences: 4, tokens: 128, training: true, lora });
@@ -61,7 +62,7 @@ describe('the memory estimate', () => {
       ]);
 
     it('a model past the wasm heap goes to cpu, and the start-up line says why', async () => {
-      // A ~370M LLaMA: a training step needs about 10 GiB.
+      // A ~370M LLaMA: a training step needs about 4.2 GiB.
       const run = await trainOn(shapeOnly('llama-370m', llama(1024, 2816, 24, 16)), 'big');
       expect(run.stderr).toMatch(
         /lonas: backend cpu — .* — automatic; .*wasm skipped \(this run needs about \d+\.\d GiB \(weights \d+\.\d GiB, adapter \d\.\d GiB, activations \d+\.\d GiB\), past wasm's 4 GiB heap\)/,

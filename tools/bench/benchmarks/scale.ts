@@ -105,7 +105,8 @@ export const scaleBenchmark: Benchmark = {
           generate_tokens_per_s: Number(lonas.generate_tokens_per_s.toFixed(1)),
           peak_rss_gib: gib(lonas.max_rss_bytes),
           estimate_gib: gib(lonas.estimate_bytes),
-          wasm_heap_gib: lonas.heap_after_steps_bytes === null ? null : gib(lonas.heap_after_steps_bytes),
+          wasm_heap_mib:
+            lonas.heap_after_steps_bytes === null ? null : Math.round(lonas.heap_after_steps_bytes / 1024 ** 2),
         });
       }
       if (typeof torch === 'string')
