@@ -7,6 +7,14 @@ import { collate, type MicroBatch } from '../../src/train/batches';
 import { taskLoss } from '../../src/train/task-loss';
 import { SeededRandom } from '../../src/util/seeded-random';
 
+/** A LoRA training step to time, on its fixed batch. */
+export interface LoraTrainStep {
+  /** One step; resolves to its loss. */
+  step: () => Promise<number>;
+  batch: MicroBatch;
+  dispose: () => void;
+}
+
 /**
  * One LoRA training step as lonas's trainer takes it (loss, gradients of the adapters, norm
  * clipping to 1, torch's AdamW) on a fixed random batch, for benchmarks; PyTorch's twin is
@@ -16,7 +24,7 @@ export function loraTrainStep(
   loaded: LoadedModel,
   network: SuperNetwork,
   shape: { batch: number; length: number; vocab: number },
-): { step: () => Promise<number>; batch: MicroBatch; dispose: () => void } {
+): LoraTrainStep {
   const variables = network.trainableVariables();
   const optimizer = new AdamW(variables, { ...torchAdamW, weightDecay: 0 });
   const random = new SeededRandom(1);

@@ -4,14 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { selectBackend } from '../../../src/backend';
 import { blasAddon } from '../../../src/backend/kernels/blas-addon';
-import { openCheckpoint } from '../../../src/models/checkpoint';
-import { fixedNetworkConfig } from '../../../src/nas/nas-config';
-import { openSuperNetwork } from '../../../src/nas/open-super-network';
-import { SeededRandom } from '../../../src/util/seeded-random';
-import { writeCheckpointFolder } from '../../tiny-checkpoints/make';
-import { loraTrainStep } from '../lora-step';
 import type { BenchRecord, Benchmark } from '../measure';
-import { TRAINING_SHAPES, TRAINING_SETTINGS } from './training';
+import { openTrainingShape, TRAINING_SHAPES, TRAINING_SETTINGS } from './training';
 
 /** Kernel names by the kind of work they do; the rest count as data movement. */
 const KINDS: Record<string, string[]> = {
@@ -74,18 +68,7 @@ export const profileBenchmark: Benchmark = {
     for (const shape of TRAINING_SHAPES) {
       const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-profile-${shape.name}-`));
       try {
-        writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
-        const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('profile'), {
-          lora: {
-            targetModules: shape.targets,
-            rank: TRAINING_SETTINGS.rank,
-            alpha: TRAINING_SETTINGS.alpha,
-            dropout: 0,
-            modulesToSave: [],
-          },
-        });
-        const vocab = Number(openCheckpoint(folder).config.vocab_size);
-        const training = loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab });
+        const { loaded, training } = openTrainingShape(shape, folder);
         for (let i = 0; i < TRAINING_SETTINGS.warmup; i++) await training.step();
         const start = performance.now();
         const info = await tf.profile(async () => {

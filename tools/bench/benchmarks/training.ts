@@ -26,7 +26,7 @@ import {
 } from '../../tiny-checkpoints/make';
 import { bertTokenizerJson, bloomTokenizerJson, llamaTokenizerJson } from '../../tiny-checkpoints/tokenizers';
 import { runWithThreads } from '../child-processes';
-import { loraTrainStep } from '../lora-step';
+import { loraTrainStep, type LoraTrainStep } from '../lora-step';
 import { timeTasksInterleaved, type BenchRecord, type Benchmark } from '../measure';
 
 export interface Shape {
@@ -122,6 +122,20 @@ function paths(): Array<[string, <T>(body: () => T) => T]> {
   return list;
 }
 
+/**
+ * A training shape's random checkpoint written to `folder` and opened with its LoRA adapter, and
+ * the LoRA training step on it (bench training and bench profile time it).
+ */
+export function openTrainingShape(shape: Shape, folder: string): { loaded: LoadedModel; training: LoraTrainStep } {
+  writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
+  const { rank, alpha } = TRAINING_SETTINGS;
+  const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('bench'), {
+    lora: { targetModules: shape.targets, rank, alpha, dropout: 0, modulesToSave: [] },
+  });
+  const vocab = Number(openCheckpoint(folder).config.vocab_size);
+  return { loaded, training: loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab }) };
+}
+
 /** One scoring forward over `batch`, awaited as evaluation awaits it. */
 function scoringForward(loaded: LoadedModel, batch: MicroBatch): () => Promise<unknown> {
   if (loaded.kind === 'sequence-classification') {
@@ -139,18 +153,7 @@ function scoringForward(loaded: LoadedModel, batch: MicroBatch): () => Promise<u
 async function* benchShape(shape: Shape): AsyncGenerator<BenchRecord> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), `lonas-bench-${shape.name}-`));
   try {
-    writeCheckpointFolder(folder, shape.checkpoint(new SeededRandom(0)));
-    const { loaded, network } = openSuperNetwork(openCheckpoint(folder), fixedNetworkConfig('bench'), {
-      lora: {
-        targetModules: shape.targets,
-        rank: TRAINING_SETTINGS.rank,
-        alpha: TRAINING_SETTINGS.alpha,
-        dropout: 0,
-        modulesToSave: [],
-      },
-    });
-    const vocab = Number(openCheckpoint(folder).config.vocab_size);
-    const training = loraTrainStep(loaded, network, { batch: shape.batch, length: shape.length, vocab });
+    const { loaded, training } = openTrainingShape(shape, folder);
     const trainStep = training.step;
     const { batch } = training;
     // Scoring as evaluation and search pay it: a classifier's logits on the path GLUE takes (the
