@@ -42,7 +42,7 @@ export function hostView(tensor: tf.Tensor): Float32Array {
  * A new float32 tensor of `shape` for host code to fill through hostView, its values unset. On
  * wasm it is made on the heap directly, without the copy in that tf.tensor of an array makes.
  */
-export function hostTensor(shape: number[]): tf.Tensor {
+function hostTensor(shape: number[]): tf.Tensor {
   if (tf.getBackend() === 'wasm') {
     const info = wasmInternals(tf.backend() as BackendWasm).makeOutput(shape, 'float32');
     return tf.engine().makeTensorFromTensorInfo(info);

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { blasAddon, type HeadsView } from '../backend/kernels/blas-addon';
-import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
-
-const addon = blasAddon().addon;
+import type { HeadsView } from '../backend/kernels/blas-addon';
+import { filledHostTensors, hostView } from '../backend/host-view';
+import { fusedAddon } from './host-fused';
 
 /**
  * Attention's inputs in the projections' layout: q [batch, queries, heads * headDim], k and v
@@ -23,7 +22,7 @@ export interface HostAttentionBias {
 
 /** Whether fusedAttention runs here: tensors in host memory and the native addon loaded. */
 export function fusedAttentionAvailable(): boolean {
-  return addon !== undefined && hostMemoryBackend();
+  return fusedAddon() !== undefined;
 }
 
 /** How the inputs' heads sit in their arrays (the gradients' arrays are laid out the same). */
@@ -72,8 +71,8 @@ function layoutOf(inputs: AttentionInputs, headDim: number): Layout {
  * the probabilities in the backward. Only where fusedAttentionAvailable().
  */
 export function fusedAttention(inputs: AttentionInputs, headDim: number, bias: HostAttentionBias): tf.Tensor3D {
-  if (addon === undefined || !hostMemoryBackend())
-    throw new Error('fused attention: needs the native addon and host memory');
+  const addon = fusedAddon();
+  if (addon === undefined) throw new Error('fused attention: needs the native addon and host memory');
   const layout = layoutOf(inputs, headDim);
   const [batch, heads, , queries] = layout.shape;
   const width = heads * headDim;

@@ -1,9 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { blasAddon } from '../backend/kernels/blas-addon';
 import { hostGemm, type MatrixBlock } from '../backend/host-gemm';
-import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
-
-const addon = blasAddon().addon;
+import { filledHostTensors, hostView } from '../backend/host-view';
+import { fusedAddon } from './host-fused';
 
 /** A LoRA layer's tensors and the block of them a subnetwork uses. */
 export interface LoraProductParts {
@@ -80,8 +78,8 @@ function embedBlock(block: Float32Array, rows: number, columns: number, full: Fl
  * path is not there (no addon, tensors outside host memory): the caller composes it.
  */
 export function loraProduct(x: tf.Tensor2D, dropped: tf.Tensor2D, parts: LoraProductParts): tf.Tensor2D | undefined {
-  if (addon === undefined || !hostMemoryBackend()) return undefined;
-  const blas = addon;
+  const blas = fusedAddon();
+  if (blas === undefined) return undefined;
   const { weight, bias, loraA, loraB, inFeatures: inWidth, outFeatures: outWidth, rank, scaling } = parts;
   const [rows] = x.shape;
   const [stride, maxRank] = [weight.shape[1], loraA.shape[1]];
