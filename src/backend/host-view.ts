@@ -3,6 +3,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { heapData, wasmInternals } from './kernels/wasm-internals';
+import { uninitializedFloats } from './uninitialized-floats';
 
 /**
  * Whether tensors of the current backend live in host memory that host code can read in place:
@@ -47,7 +48,7 @@ function hostTensor(shape: number[]): tf.Tensor {
     const info = wasmInternals(tf.backend() as BackendWasm).makeOutput(shape, 'float32');
     return tf.engine().makeTensorFromTensorInfo(info);
   }
-  if (tf.getBackend() === 'cpu') return tf.tensor(new Float32Array(tf.util.sizeFromShape(shape)), shape);
+  if (tf.getBackend() === 'cpu') return tf.tensor(uninitializedFloats(tf.util.sizeFromShape(shape)), shape);
   throw new Error(`host tensor: the ${tf.getBackend()} backend keeps tensors outside host memory`);
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hostMemoryBackend } from '../backend/host-view';
+import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 /**
  * Rotary position embeddings in Hugging Face's layout: dimension j of a head rotates with
@@ -39,38 +39,39 @@ export class RotaryEmbedding {
     this.rotate = tf.customGrad(((x: tf.Tensor3D, positions: tf.Tensor2D, save: tf.GradSaveFunc) => {
       save([positions]);
       return {
-        value: tf.tensor(this.rotateRows(x.dataSync() as Float32Array, x.shape, positions, 1), x.shape),
+        value: this.rotated(x, positions, 1),
         // The rotation's transpose is the rotation by the opposite angles.
-        gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => [
-          tf.tensor(this.rotateRows(dy.dataSync() as Float32Array, x.shape, saved as tf.Tensor2D, -1), x.shape),
+        gradFunc: (dy: tf.Tensor3D, [saved]: tf.Tensor[]) => [
+          this.rotated(dy, saved as tf.Tensor2D, -1),
           tf.zerosLike(saved),
         ],
       };
     }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as typeof this.rotate;
   }
 
-  /** Rotates every head of `values` [batch, time, heads * headDim] by angle sign * theta(position). */
-  private rotateRows(values: Float32Array, shape: number[], positions: tf.Tensor2D, sign: 1 | -1): Float32Array {
-    const [batch, time, width] = shape;
-    const headDim = this.headDim;
+  /** x [batch, time, heads * headDim] with every head rotated by angle sign * theta(position), on the host. */
+  private rotated(x: tf.Tensor3D, positions: tf.Tensor2D, sign: 1 | -1): tf.Tensor3D {
+    const [batch, time, width] = x.shape;
+    const { headDim, cos, sin } = this;
     const half = headDim / 2;
     const ids = positions.dataSync();
-    const out = new Float32Array(values.length);
-    for (let b = 0; b < batch; b++) {
-      for (let t = 0; t < time; t++) {
-        const table = ids[b * time + t] * headDim;
-        for (let head = 0; head < width / headDim; head++) {
-          const row = (b * time + t) * width + head * headDim;
+    const [rotated] = filledHostTensors([x.shape], ([out]) => {
+      const values = hostView(x);
+      for (let row = 0; row < batch * time; row++) {
+        const table = ids[row] * headDim;
+        for (let start = row * width; start < (row + 1) * width; start += headDim) {
           for (let j = 0; j < half; j++) {
-            const [x1, x2] = [values[row + j], values[row + j + half]];
-            const [c, s] = [this.cos[table + j], sign * this.sin[table + j]];
-            out[row + j] = x1 * c - x2 * s;
-            out[row + j + half] = x2 * c + x1 * s;
+            const x1 = values[start + j];
+            const x2 = values[start + j + half];
+            const c = cos[table + j];
+            const s = sign * sin[table + j];
+            out[start + j] = x1 * c - x2 * s;
+            out[start + j + half] = x2 * c + x1 * s;
           }
         }
       }
-    }
-    return out;
+    });
+    return rotated as tf.Tensor3D;
   }
 
   /**

@@ -10,6 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { broadcastBatchIndex, matMulGeometry, type MatMulGeometry } from './batch-matmul-geometry';
 import { cpuFloats } from '../host-view';
+import { uninitializedFloats } from '../uninitialized-floats';
 import type { BlasAddon } from './blas-addon';
 import { heapData, wasmInternals } from './wasm-internals';
 
@@ -72,7 +73,7 @@ export function cpuBlasBatchMatMulConfig(addon: BlasAddon): KernelConfig {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     const { transposeA, transposeB } = args.attrs;
     const g = matMulGeometry(a, b, transposeA, transposeB, 'cpu');
-    const values = new Float32Array(g.outBatch * g.m * g.n);
+    const values = uninitializedFloats(g.outBatch * g.m * g.n);
     if (values.length > 0) {
       const read = (info: TensorInfo) => cpuFloats(args.backend, info);
       sgemm(addon, g, transposeA, transposeB, { a: read(a), b: read(b), c: values }, { a: 0, b: 0, c: 0 });

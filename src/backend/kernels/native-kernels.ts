@@ -35,6 +35,7 @@ import {
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { cpuFloats } from '../host-view';
+import { uninitializedFloats } from '../uninitialized-floats';
 import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type BlasAddon } from './blas-addon';
 import { wasmInternals } from './wasm-internals';
 
@@ -69,7 +70,7 @@ function hostTensors(backendName: HostBackendName, args: Args): HostTensors {
   return {
     read: (info) => cpuFloats(cpu, info),
     output: (shape, fill) => {
-      const values = new Float32Array(util.sizeFromShape(shape));
+      const values = uninitializedFloats(util.sizeFromShape(shape));
       fill(values);
       return cpu.makeTensorInfo(shape, 'float32', values);
     },
