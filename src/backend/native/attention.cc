@@ -5,6 +5,7 @@
 // [batch, heads, queries, keys] maps across the step.
 #include <napi.h>
 #include "fast-exp.h"
+#include "lanes.h"
 #include <cblas.h>
 #include <algorithm>
 #include <cmath>
@@ -118,7 +119,7 @@ struct Block {
 
 // p[rows, keys] = softmax(scale q k^T + bias) for the block; rounding as tfjs's composition:
 // (q k^T) * scale, then + bias (the mask plus slope * position, summed first).
-void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const Bias& bias, const Block& at,
+__attribute__((always_inline)) inline void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const Bias& bias, const Block& at,
                    float* p) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, at.rows, at.keys, d.headDim, 1.0f,
               q.At(at.b, at.h) + at.first * q.rowStride, q.rowStride, k.At(at.b, at.kvHead), k.rowStride, 0.0f, p,
@@ -127,19 +128,19 @@ void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const 
     float* row = p + i * at.keys;
     const float* mask = bias.mask == nullptr ? nullptr : bias.mask + (at.b * d.queries + at.first + i) * d.keys;
     const float* positions = bias.slopes == nullptr ? nullptr : bias.keyPositions + at.b * d.keys;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < at.keys; j++) {
-      float added = 0;
-      if (positions != nullptr) added = bias.slopes[at.h] * positions[j];
-      if (mask != nullptr) added = mask[j] + added;
-      row[j] = row[j] * d.scale + added;
-      if (row[j] > max) max = row[j];
+    if (positions != nullptr && mask != nullptr) {
+      for (int64_t j = 0; j < at.keys; j++) row[j] = row[j] * d.scale + (mask[j] + bias.slopes[at.h] * positions[j]);
+    } else if (positions != nullptr) {
+      for (int64_t j = 0; j < at.keys; j++) row[j] = row[j] * d.scale + bias.slopes[at.h] * positions[j];
+    } else if (mask != nullptr) {
+      for (int64_t j = 0; j < at.keys; j++) row[j] = row[j] * d.scale + mask[j];
+    } else {
+      for (int64_t j = 0; j < at.keys; j++) row[j] = row[j] * d.scale;
     }
-    // exp vectorized (FastExp is 0 where a masked key's score falls), then summed in double.
+    // FastExp is 0 where a masked key's score falls.
+    const float max = RowMax(row, at.keys);
     for (int64_t j = 0; j < at.keys; j++) row[j] = FastExp(row[j] - max);
-    double total = 0;
-    for (int64_t j = 0; j < at.keys; j++) total += row[j];
-    const float inverse = static_cast<float>(1 / total);
+    const float inverse = static_cast<float>(1 / RowSum(row, at.keys));
     for (int64_t j = 0; j < at.keys; j++) row[j] *= inverse;
   }
 }
@@ -163,7 +164,7 @@ void ForEachBlock(const Dims& d, const Bias& bias, Body body) {
 // attention(shape, scale, q, k, v, mask, slopes, keyPositions, out): out = softmax(scale q k^T +
 // bias) v per (batch, head); shape is [batch, heads, kvHeads, queries, keys, headDim], q and out
 // views of `heads` heads over `queries` rows, k and v of `kvHeads` heads over `keys` rows.
-Napi::Value Attention(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 9) {
     Napi::TypeError::New(env, "attention takes 9 arguments").ThrowAsJavaScriptException();
@@ -190,7 +191,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
 // gradients into dq, dk and dv (views as q, k, v), recomputing the probabilities P per block:
 // dV = P^T dO, dP = dO v^T, dS = scale P (dP - rowsum(dP P)), dQ = dS k, dK = dS^T q; dk and dv
 // sum over the blocks and over the query heads that share a key/value head.
-Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() != 12) {
     Napi::TypeError::New(env, "attentionGrad takes 12 arguments").ThrowAsJavaScriptException();
@@ -226,9 +227,8 @@ Napi::Value AttentionGrad(const Napi::CallbackInfo& info) {
     for (int64_t i = 0; i < at.rows; i++) {
       const float* pRow = p.data() + i * at.keys;
       float* dRow = dp.data() + i * at.keys;
-      double dot = 0;
-      for (int64_t j = 0; j < at.keys; j++) dot += static_cast<double>(dRow[j]) * pRow[j];
-      for (int64_t j = 0; j < at.keys; j++) dRow[j] = static_cast<float>(d.scale * pRow[j] * (dRow[j] - dot));
+      const float dot = static_cast<float>(RowDot(dRow, pRow, at.keys));
+      for (int64_t j = 0; j < at.keys; j++) dRow[j] = d.scale * pRow[j] * (dRow[j] - dot);
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, at.rows, d.headDim, at.keys, 1.0f, dp.data(), at.keys,
                 k.At(at.b, at.kvHead), k.rowStride, 0.0f, dq.At(at.b, at.h) + at.first * dq.rowStride, dq.rowStride);

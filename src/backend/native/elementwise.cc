@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 #include "fast-exp.h"
+#include "lanes.h"
 
 namespace {
 
@@ -255,7 +256,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
 // crossEntropy(x, rows, columns, targets, logSumExp): the sum over rows with a target >= 0 of
 // logsumexp(row) - row[target], each row's logsumexp written to logSumExp [rows] (a double array)
 // for the gradient. exp in float (vectorized, FastExp), summed in double.
-Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>();
   const int64_t rows = info[1].As<Napi::Number>().Int64Value(), columns = info[2].As<Napi::Number>().Int64Value();
@@ -275,13 +276,9 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   for (int64_t r = 0; r < rows; r++) {
     const float* row = x.Data() + r * columns;
     if (targets[r] < 0) continue;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < columns; j++)
-      if (row[j] > max) max = row[j];
+    const float max = RowMax(row, columns);
     for (int64_t j = 0; j < columns; j++) exps[j] = FastExp(row[j] - max);
-    double total = 0;
-    for (int64_t j = 0; j < columns; j++) total += exps[j];
-    logSumExp[r] = max + std::log(total);
+    logSumExp[r] = max + std::log(RowSum(exps.data(), columns));
     loss += logSumExp[r] - row[targets[r]];
   }
   return Napi::Number::New(env, loss);
@@ -290,7 +287,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
 // crossEntropyGrad(x, rows, columns, targets, logSumExp, scale, grad): (softmax(row) -
 // onehot(target)) * scale into grad [rows, columns] from crossEntropy's logSumExp, one exp per
 // element; zeros for rows without a target.
-Napi::Value CrossEntropyGrad(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value CrossEntropyGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>(), grad = info[6].As<Napi::Float32Array>();
   const int64_t rows = info[1].As<Napi::Number>().Int64Value(), columns = info[2].As<Napi::Number>().Int64Value();

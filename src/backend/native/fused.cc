@@ -7,6 +7,7 @@
 #include <napi.h>
 #include <cmath>
 #include "fast-exp.h"
+#include "lanes.h"
 
 namespace {
 
@@ -110,7 +111,7 @@ Napi::Value NormGrad(const Napi::CallbackInfo& info) {
 __attribute__((always_inline)) inline float Sigmoid(float x) { return 1 / (1 + FastExp(-x)); }
 
 // swiglu(gate, up, out): out = silu(gate) up, silu(g) = g sigmoid(g).
-Napi::Value Swiglu(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value Swiglu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array gate = info[0].As<Napi::Float32Array>(), up = info[1].As<Napi::Float32Array>();
   Napi::Float32Array out = info[2].As<Napi::Float32Array>();
@@ -126,7 +127,7 @@ Napi::Value Swiglu(const Napi::CallbackInfo& info) {
 
 // swigluGrad(gate, up, dy, dGate, dUp): dUp = dy silu(gate), dGate = dy up silu'(gate), where
 // silu'(g) = s (1 + g (1 - s)) with s = sigmoid(g).
-Napi::Value SwigluGrad(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value SwigluGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array gate = info[0].As<Napi::Float32Array>(), up = info[1].As<Napi::Float32Array>();
   Napi::Float32Array dy = info[2].As<Napi::Float32Array>(), dGate = info[3].As<Napi::Float32Array>();
@@ -183,7 +184,7 @@ __attribute__((always_inline)) inline float GeluDerivative(float x, bool tanh) {
 }
 
 // gelu(x, tanh, out): out = GELU(x), the tanh form where `tanh`.
-Napi::Value GeluForward(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value GeluForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>(), out = info[2].As<Napi::Float32Array>();
   if (!Check(env, Length(out) == Length(x), "gelu: x and out differ in length")) return env.Undefined();
@@ -200,7 +201,7 @@ Napi::Value GeluForward(const Napi::CallbackInfo& info) {
 }
 
 // geluGrad(x, tanh, dy, dx): dx = dy GELU'(x).
-Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+LONAS_VECTOR_CLONES Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = info[0].As<Napi::Float32Array>(), dy = info[2].As<Napi::Float32Array>();
   Napi::Float32Array dx = info[3].As<Napi::Float32Array>();
