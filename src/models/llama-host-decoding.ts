@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { hostView } from '../backend/host-view';
 import { addInPlace } from '../nn/host-add';
 import type { HostLinear } from '../nn/host-linear';
-import type { RotaryEmbedding } from '../nn/rotary';
+import { rotateHeads, type RotaryEmbedding } from '../nn/rotary';
 import type { Decoding, DecodeStep } from './decoding';
 
 /** A decoder layer's host form: norm weights and projections at their active widths. */
@@ -173,22 +173,11 @@ export class LlamaHostDecoding implements Decoding {
   /** Rotates each head of `x` [rows * time, heads * headDim] by its slot's position, in place. */
   private rotate(x: Float32Array, positions: number[][], heads: number): Float32Array {
     const { headDim, maxPositions } = this.parts.config;
-    const { cos, sin } = this.parts.rotary;
-    const half = headDim / 2;
-    positions.flat().forEach((position, slot) => {
-      if (position < 0 || position >= maxPositions) {
-        throw new Error(`rotary: a position is outside [0, ${maxPositions}) (max_position_embeddings)`);
-      }
-      const table = position * headDim;
-      for (let head = 0; head < heads; head++) {
-        const at = (slot * heads + head) * headDim;
-        for (let j = 0; j < half; j++) {
-          const [x1, x2, c, s] = [x[at + j], x[at + j + half], cos[table + j], sin[table + j]];
-          x[at + j] = x1 * c - x2 * s;
-          x[at + j + half] = x2 * c + x1 * s;
-        }
-      }
-    });
+    const slots = Int32Array.from(positions.flat());
+    if (slots.some((position) => position < 0 || position >= maxPositions)) {
+      throw new Error(`rotary: a position is outside [0, ${maxPositions}) (max_position_embeddings)`);
+    }
+    rotateHeads(this.parts.rotary, x, slots, heads * headDim, 1, x);
     return x;
   }
 

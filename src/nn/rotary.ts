@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { blasAddon } from '../backend/kernels/blas-addon';
 import { filledHostTensors, hostMemoryBackend, hostView } from '../backend/host-view';
 
 /**
@@ -51,26 +52,10 @@ export class RotaryEmbedding {
 
   /** x [batch, time, heads * headDim] with every head rotated by angle sign * theta(position), on the host. */
   private rotated(x: tf.Tensor3D, positions: tf.Tensor2D, sign: 1 | -1): tf.Tensor3D {
-    const [batch, time, width] = x.shape;
-    const { headDim, cos, sin } = this;
-    const half = headDim / 2;
-    const ids = positions.dataSync();
-    const [rotated] = filledHostTensors([x.shape], ([out]) => {
-      const values = hostView(x);
-      for (let row = 0; row < batch * time; row++) {
-        const table = ids[row] * headDim;
-        for (let start = row * width; start < (row + 1) * width; start += headDim) {
-          for (let j = 0; j < half; j++) {
-            const x1 = values[start + j];
-            const x2 = values[start + j + half];
-            const c = cos[table + j];
-            const s = sign * sin[table + j];
-            out[start + j] = x1 * c - x2 * s;
-            out[start + j + half] = x2 * c + x1 * s;
-          }
-        }
-      }
-    });
+    const ids = Int32Array.from(positions.dataSync());
+    const [rotated] = filledHostTensors([x.shape], ([out]) =>
+      rotateHeads(this, hostView(x), ids, x.shape[2], sign, out),
+    );
     return rotated as tf.Tensor3D;
   }
 
@@ -120,5 +105,40 @@ export class RotaryEmbedding {
   dispose(): void {
     if (this.tables !== undefined) tf.dispose([this.tables.cos, this.tables.sin]);
     this.tables = undefined;
+  }
+}
+
+/**
+ * Rotates each head of each row of `x` [rows, width] by angle sign * theta(positions[row]) into
+ * `out` (which may be x), on the native addon where it is loaded, else in JS. Positions must lie
+ * in the tables.
+ */
+export function rotateHeads(
+  tables: { headDim: number; cos: Float32Array; sin: Float32Array },
+  x: Float32Array,
+  positions: Int32Array,
+  width: number,
+  sign: 1 | -1,
+  out: Float32Array,
+): void {
+  const { headDim, cos, sin } = tables;
+  const addon = blasAddon().addon;
+  if (addon !== undefined) {
+    addon.rotary(x, width, headDim, cos, sin, positions, sign, out);
+    return;
+  }
+  const half = headDim / 2;
+  for (let row = 0; row < positions.length; row++) {
+    const table = positions[row] * headDim;
+    for (let start = row * width; start < (row + 1) * width; start += headDim) {
+      for (let j = 0; j < half; j++) {
+        const x1 = x[start + j];
+        const x2 = x[start + j + half];
+        const c = cos[table + j];
+        const s = sign * sin[table + j];
+        out[start + j] = x1 * c - x2 * s;
+        out[start + j + half] = x2 * c + x1 * s;
+      }
+    }
   }
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend';
 import { mergeHeads } from '../../src/nn/attention';
-import { RotaryEmbedding } from '../../src/nn/rotary';
+import { blasAddon } from '../../src/backend/kernels/blas-addon';
+import { RotaryEmbedding, rotateHeads } from '../../src/nn/rotary';
 
 /** Rotary embedding composed from tfjs kernels, as Hugging Face writes it: x cos + rotate_half(x) sin. */
 function composed(x: tf.Tensor4D, positions: number[][], headDim: number, theta: number): tf.Tensor {
@@ -46,5 +47,47 @@ describe('RotaryEmbedding (one host pass each way)', () => {
   it('rejects positions past max_position_embeddings', () => {
     const x = tf.zeros([1, 1, headDim]) as tf.Tensor3D;
     expect(() => rotary.apply(x, tf.tensor2d([[64]], undefined, 'int32'))).toThrow(/outside \[0, 64\)/);
+  });
+
+  it('rotates the same on the addon and in JS, in place or into another array', () => {
+    const width = 3 * headDim;
+    const ids = Int32Array.from(positions.flat());
+    const x = Float32Array.from({ length: ids.length * width }, (_, i) => Math.sin(i * 1.7));
+    const rotatedBy = (sign: 1 | -1, off: boolean) => {
+      const before = process.env.LONAS_BLAS;
+      if (off) process.env.LONAS_BLAS = 'off';
+      try {
+        const out = new Float32Array(x.length);
+        rotateHeads(rotary, x, ids, width, sign, out);
+        const inPlace = x.slice();
+        rotateHeads(rotary, inPlace, ids, width, sign, inPlace);
+        expect(inPlace).toEqual(out);
+        return out;
+      } finally {
+        if (before === undefined) delete process.env.LONAS_BLAS;
+        else process.env.LONAS_BLAS = before;
+      }
+    };
+    if (blasAddon().addon === undefined) {
+      console.warn('skipped the addon side: the native addon is not built (no libopenblas-dev)');
+      return;
+    }
+    for (const sign of [1, -1] as const) {
+      const [native, js] = [rotatedBy(sign, false), rotatedBy(sign, true)];
+      expect(Math.max(...native.map((v, i) => Math.abs(v - js[i])))).toBeLessThan(1e-6);
+    }
+    // The opposite rotation undoes it.
+    const back = new Float32Array(x.length);
+    rotateHeads(rotary, rotatedBy(1, false), ids, width, -1, back);
+    expect(Math.max(...back.map((v, i) => Math.abs(v - x[i])))).toBeLessThan(1e-5);
+  });
+
+  it('has the addon refuse a position outside its tables, naming the operation', () => {
+    const addon = blasAddon().addon;
+    if (addon === undefined) return;
+    const x = new Float32Array(headDim);
+    expect(() => addon.rotary(x, headDim, headDim, rotary.cos, rotary.sin, Int32Array.of(64), 1, x)).toThrow(
+      /rotary: .*outside the tables/,
+    );
   });
 });

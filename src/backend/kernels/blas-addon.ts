@@ -142,6 +142,20 @@ export interface BlasAddon {
   gelu(x: Float32Array, tanh: boolean, out: Float32Array): void;
   /** dx = dy * GELU'(x), the form as for gelu. */
   geluGrad(x: Float32Array, tanh: boolean, dy: Float32Array, dx: Float32Array): void;
+  /**
+   * Each head of each row of x [rows, width] rotated by angle sign * theta(positions[row]) into
+   * out (may be x), cos and sin being [maxPositions, headDim] tables in Hugging Face's half-split layout.
+   */
+  rotary(
+    x: Float32Array,
+    width: number,
+    headDim: number,
+    cos: Float32Array,
+    sin: Float32Array,
+    positions: Int32Array,
+    sign: number,
+    out: Float32Array,
+  ): void;
   /** Makes glibc keep freed memory for reuse instead of unmapping it; false where it refused. */
   retainFreedMemory(): boolean;
   setThreads(threads: number): void;
@@ -198,6 +212,7 @@ const FUNCTIONS = [
   'swigluGrad',
   'gelu',
   'geluGrad',
+  'rotary',
   'retainFreedMemory',
   'setThreads',
   'threads',

@@ -3,7 +3,8 @@
 // five to ten kernels, every one a pass over the tensor, and its gradient keeps their
 // intermediates; these are one pass each way and the backward needs only the inputs. The norms'
 // weights and biases are frozen (only LoRA and saved linear layers train), so they get no
-// gradient. Row statistics are summed in double; an output may be its input's array.
+// gradient. Row statistics are summed in double; an output may be its input's array. Rotary
+// embeddings' rotation is here too, its gradient the opposite rotation.
 #include <napi.h>
 #include <cmath>
 #include "fast-exp.h"
@@ -219,6 +220,46 @@ LONAS_VECTOR_CLONES Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rotary(x, width, headDim, cos, sin, positions, sign, out): each head of each row of x [rows,
+// width] rotated by angle sign * theta(positions[row]) into out (which may be x): with c and s the
+// position's row of the [maxPositions, headDim] tables, the head's halves x1, x2 become
+// x1 c - x2 s and x2 c + x1 s. The rotation's transpose, its gradient, is sign -1.
+LONAS_VECTOR_CLONES Napi::Value Rotary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = info[0].As<Napi::Float32Array>(), cosTable = info[3].As<Napi::Float32Array>();
+  Napi::Float32Array sinTable = info[4].As<Napi::Float32Array>(), out = info[7].As<Napi::Float32Array>();
+  Napi::Int32Array positions = info[5].As<Napi::Int32Array>();
+  const int64_t width = info[1].As<Napi::Number>().Int64Value(), headDim = info[2].As<Napi::Number>().Int64Value();
+  const float sign = info[6].As<Napi::Number>().FloatValue();
+  const int64_t rows = static_cast<int64_t>(positions.ElementLength());
+  bool ok = headDim > 0 && headDim % 2 == 0 && width % headDim == 0 && Length(x) == rows * width &&
+            Length(out) == Length(x) && Length(cosTable) == Length(sinTable) && Length(cosTable) % headDim == 0;
+  const int64_t maxPositions = ok ? Length(cosTable) / headDim : 0;
+  for (int64_t r = 0; ok && r < rows; r++) ok = positions[r] >= 0 && positions[r] < maxPositions;
+  if (!Check(env, ok,
+             "rotary: x is not [positions, width] with width a multiple of an even headDim, out or the tables do "
+             "not match, or a position is outside the tables")) {
+    return env.Undefined();
+  }
+  const int64_t half = headDim / 2;
+  for (int64_t r = 0; r < rows; r++) {
+    const float* c = cosTable.Data() + positions[r] * headDim;
+    const float* s = sinTable.Data() + positions[r] * headDim;
+    for (int64_t start = r * width; start < (r + 1) * width; start += headDim) {
+      const float* x1 = x.Data() + start;
+      const float* x2 = x1 + half;
+      float* y1 = out.Data() + start;
+      float* y2 = y1 + half;
+      for (int64_t j = 0; j < half; j++) {
+        const float a = x1[j], b = x2[j], sj = sign * s[j];
+        y1[j] = a * c[j] - b * sj;
+        y2[j] = b * c[j] + a * sj;
+      }
+    }
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitFused(Napi::Env env, Napi::Object exports) {
@@ -229,5 +270,6 @@ void InitFused(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, Swiglu));
   exports.Set("swigluGrad", Napi::Function::New(env, SwigluGrad));
   exports.Set("gelu", Napi::Function::New(env, GeluForward));
+  exports.Set("rotary", Napi::Function::New(env, Rotary));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
 }
