@@ -1,4 +1,14 @@
-/** target += addend elementwise (a residual connection on host arrays). */
+import { BINARY_OPS, blasAddon } from '../backend/kernels/blas-addon';
+
+const ADD = BINARY_OPS.indexOf('add');
+
+/** target += addend elementwise (a residual connection on host arrays), on the addon where it is loaded. */
 export function addInPlace(target: Float32Array, addend: Float32Array): void {
+  const addon = blasAddon().addon;
+  if (addon !== undefined && addend.length === target.length) {
+    const shape = [target.length];
+    addon.binary(ADD, target, shape, addend, shape, target, shape);
+    return;
+  }
   for (let i = 0; i < target.length; i++) target[i] += addend[i];
 }

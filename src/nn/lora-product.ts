@@ -47,7 +47,13 @@ export function hostLoraForward(
 ): Float32Array | undefined {
   const { weight, stride, bias, lora, inFeatures, outFeatures } = layer;
   if (bias === undefined) y.fill(0, 0, m * outFeatures);
-  else for (let i = 0; i < m; i++) y.set(bias.subarray(0, outFeatures), i * outFeatures);
+  else if (m > 0) {
+    // The bias in row 0, then copied in doubling spans: a few copies instead of one per row.
+    y.set(bias.subarray(0, outFeatures));
+    for (let filled = outFeatures; filled < m * outFeatures; filled *= 2) {
+      y.copyWithin(filled, 0, Math.min(filled, m * outFeatures - filled));
+    }
+  }
   hostGemm(m, outFeatures, inFeatures, block(x, inFeatures), block(weight, stride), block(y, outFeatures), true);
   if (lora === undefined) return undefined;
   const down = new Float32Array(m * lora.rank);
