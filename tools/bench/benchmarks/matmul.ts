@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, withStockKernels } from '../../../src/backend';
+import { blasAddon } from '../../../src/backend/kernels/blas-addon';
 import { timeInterleaved, timeMedian, type Benchmark, type BenchRecord } from '../measure';
 
 type Case = [name: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean];
@@ -9,7 +10,8 @@ const plain: Case = ['plain (linear forward)', [1024, 256], [256, 256], false, f
 
 /**
  * The products of a transformer layer's forward and backward pass (1024 tokens, width 256,
- * 32 attention heads' worth of 128 x 64 blocks), plus generic batched products.
+ * 32 attention heads' worth of 128 x 64 blocks), generic batched products, and one product of
+ * the size that dominates a large model's step.
  */
 const cases: Case[] = [
   ['transposeB (linear input gradient)', [1024, 256], [256, 256], false, true],
@@ -22,6 +24,8 @@ const cases: Case[] = [
   ['attention context P V', [32, 128, 128], [32, 128, 64], false, false],
   ['attention dV = P^T dC', [32, 128, 128], [32, 128, 64], true, false],
   ['attention dK = dS^T Q', [32, 128, 128], [32, 128, 64], true, false],
+  // A 370M LLaMA's gate projection over bench scale's 512 tokens: the size where a step is products.
+  ['LLaMA-370M gate projection', [512, 1024], [1024, 2816], false, false],
 ];
 
 function flops([, a, b, tA, tB]: Case): number {
@@ -31,6 +35,9 @@ function flops([, a, b, tA, tB]: Case): number {
   const batch = Math.max(a.length > 2 ? a[0] : 1, b.length > 2 ? b[0] : 1);
   return 2 * batch * m * k * n;
 }
+
+/** OpenBLAS's threads, where the addon serves the products (LONAS_BENCH_THREADS, default 1, as every bench). */
+const threads = Number(process.env.LONAS_BENCH_THREADS ?? 1);
 
 const gflops = (c: Case, ms: number) => Number((flops(c) / (ms * 1e6)).toFixed(2));
 
@@ -46,11 +53,13 @@ export const matmulBenchmark: Benchmark = {
   async *run() {
     for (const backend of ['wasm', 'cpu'] as const) {
       await selectBackend({ requested: backend, log: () => {} });
+      blasAddon().addon?.setThreads(threads);
       const reference = operands(plain);
       const stockRuns = backend === 'cpu' ? 3 : 5;
       const record = (c: Case, kernel: string, ms: number, extra: BenchRecord = {}): BenchRecord => ({
         bench: 'matmul',
         backend,
+        threads,
         kernel,
         case: c[0],
         a: c[1],
@@ -64,13 +73,14 @@ export const matmulBenchmark: Benchmark = {
         'stock',
         withStockKernels(backend, () => timeMedian(reference.product, stockRuns, 1)).median_ms,
       );
-      if (backend === 'wasm') yield record(plain, 'lonas', timeMedian(reference.product, 15).median_ms);
+      // cpu's BatchMatMul is lonas's only where the addon serves it (OpenBLAS); else the stock rows are cpu's.
+      const patched = backend === 'wasm' || blasAddon().addon !== undefined;
+      if (patched) yield record(plain, 'lonas', timeMedian(reference.product, 15).median_ms);
       const ratios: Array<[string, number]> = [];
       for (const c of cases) {
         const work = operands(c);
         yield record(c, 'stock', withStockKernels(backend, () => timeMedian(work.product, stockRuns, 1)).median_ms);
-        // cpu's matmul is not patched: the stock rows are its numbers.
-        if (backend === 'wasm') {
+        if (patched) {
           const [plainTime, caseTime] = timeInterleaved([reference.product, work.product], 15);
           const ratio = gflops(plain, plainTime.median_ms) / gflops(c, caseTime.median_ms);
           ratios.push([c[0], ratio]);
