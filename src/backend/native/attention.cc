@@ -119,8 +119,8 @@ struct Block {
 
 // p[rows, keys] = softmax(scale q k^T + bias) for the block; rounding as tfjs's composition:
 // (q k^T) * scale, then + bias (the mask plus slope * position, summed first).
-__attribute__((always_inline)) inline void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k, const Bias& bias, const Block& at,
-                   float* p) {
+__attribute__((always_inline)) inline void Probabilities(const Dims& d, const HeadsView& q, const HeadsView& k,
+                                                        const Bias& bias, const Block& at, float* p) {
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, at.rows, at.keys, d.headDim, 1.0f,
               q.At(at.b, at.h) + at.first * q.rowStride, q.rowStride, k.At(at.b, at.kvHead), k.rowStride, 0.0f, p,
               at.keys);

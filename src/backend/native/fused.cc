@@ -270,6 +270,6 @@ void InitFused(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, Swiglu));
   exports.Set("swigluGrad", Napi::Function::New(env, SwigluGrad));
   exports.Set("gelu", Napi::Function::New(env, GeluForward));
-  exports.Set("rotary", Napi::Function::New(env, Rotary));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
+  exports.Set("rotary", Napi::Function::New(env, Rotary));
 }
